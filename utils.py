@@ -1,0 +1,304 @@
+"""Shared helpers for every problem: device, seeding, paths, downloads, checkpoints, plots, training loop.
+
+Conventions
+-----------
+* Data directory: ``--data-dir`` flag, else ``$A3_DATA_DIR``, else ``./data`` (also the download cache).
+* Results directory: ``--results-dir`` flag, else ``$A3_RESULTS_DIR``, else ``./results``.
+  Each script writes under ``<results>/<problem>/``; the report reads from there.
+* Bad input raises :class:`UserError`; :func:`cli` turns it into one ``error: ...`` line and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import os
+import random
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent
+
+
+class UserError(Exception):
+    """Bad input from the user (missing file, wrong shape, corrupt checkpoint...)."""
+
+
+def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], object]:
+    """Decorate a script's ``main(argv)`` so a :class:`UserError` exits with one clear line."""
+
+    def wrapped(argv: list[str] | None = None):
+        try:
+            return main(argv)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    wrapped.__doc__ = main.__doc__
+    return wrapped
+
+
+# ----------------------------------------------------------------------------- device, seeds, paths
+def get_device(name: str | None = None) -> torch.device:
+    """``name`` if given, else CUDA when present, else CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data."""
+    return Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
+
+
+def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
+    """``<results>/<parts...>``, created; results root: explicit > $A3_RESULTS_DIR > ./results."""
+    d = Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results").expanduser().joinpath(*parts)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Flags every script shares."""
+    parser.add_argument("--data-dir", default=None, help="data directory (default: $A3_DATA_DIR or ./data)")
+    parser.add_argument("--results-dir", default=None, help="results root (default: $A3_RESULTS_DIR or ./results)")
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--quick", action="store_true", help="minutes-long smoke run with reduced sizes")
+    return parser
+
+
+# ----------------------------------------------------------------------------- files and downloads
+def file_hash(path: str | os.PathLike, algo: str = "sha256") -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None) -> Path:
+    """Download ``url`` to ``dest`` (atomically) and verify its checksum; reuse a verified cached copy."""
+    dest = Path(dest)
+
+    def ok(p: Path) -> bool:
+        return (sha256 is None or file_hash(p, "sha256") == sha256) and (md5 is None or file_hash(p, "md5") == md5)
+
+    if dest.exists() and ok(dest):
+        return dest
+    print(f"downloading {url} -> {dest}", file=sys.stderr)
+
+    def fetch(tmp: str) -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+                shutil.copyfileobj(r, f)
+        except OSError as e:
+            raise UserError(f"could not download {url}: {e}") from None
+        if not ok(Path(tmp)):
+            raise UserError(f"checksum mismatch for {url}; the download is corrupt or the file changed")
+
+    return atomic_write(dest, fetch)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
+    """Atomically ``torch.save`` a dict of tensors / numbers / lists (loadable with weights_only=True)."""
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint`; one clear error if missing or corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path} (train the model first)")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise UserError(f"corrupt or unreadable checkpoint {path}: {type(e).__name__}") from None
+    if not isinstance(state, dict):
+        raise UserError(f"corrupt checkpoint {path}: expected a dict")
+    return state
+
+
+def rng_state() -> dict:
+    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(), "python": random.getstate()[1]}
+    if torch.cuda.is_available():
+        s["cuda"] = torch.cuda.get_rng_state_all()
+    return s
+
+
+def set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(("MT19937", np.asarray(s["numpy"], dtype=np.uint32), 624, 0, 0.0))
+    random.setstate((3, tuple(s["python"]), None))
+    if "cuda" in s and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+# ----------------------------------------------------------------------------- logging and plots
+def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
+    """Atomically write a list of dicts (same keys) as CSV."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            keys = list(dict.fromkeys(k for r in rows for k in r))
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
+    return atomic_write(path, write)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def plt():
+    """matplotlib.pyplot with the project's style (headless Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    pyplot.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight", "font.size": 10,
+                            "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                            "axes.spines.right": False, "legend.frameon": False})
+    return pyplot
+
+
+def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "") -> Path:
+    """One panel per list of column names, sharing the x column; saved to ``path``."""
+    pyplot = plt()
+    fig, axes = pyplot.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    xs = [r[x] for r in rows]
+    for ax, cols in zip(axes[0], panels):
+        for c in cols:
+            ax.plot(xs, [r.get(c, math.nan) for r in rows], label=c)
+        ax.set_xlabel(x)
+        ax.legend()
+    fig.suptitle(title)
+    fig.savefig(path)
+    pyplot.close(fig)
+    return Path(path)
+
+
+def progress(iterable: Iterable | None = None, **kw):
+    """A tqdm progress bar (to stderr)."""
+    from tqdm.auto import tqdm
+
+    kw.setdefault("dynamic_ncols", True)
+    kw.setdefault("mininterval", 1.0)
+    return tqdm(iterable, **kw)
+
+
+# ----------------------------------------------------------------------------- training loop
+def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
+    """Indices of training batch ``step``: epoch ``step // ceil(n / batch_size)`` uses a permutation
+    seeded by (seed, epoch). A pure function of its arguments, so a resumed run sees the same batches."""
+    per_epoch = math.ceil(n / batch_size)
+    epoch, i = divmod(step, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[i * batch_size:(i + 1) * batch_size]
+
+
+def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer],
+          step_fn: Callable[[int], dict], num_steps: int, ckpt_path: str | os.PathLike,
+          log_path: str | os.PathLike, log_every: int, ckpt_every: int,
+          eval_fn: Callable[[], dict] | None = None, desc: str = "train") -> list[dict]:
+    """The one training loop of the project, resumable.
+
+    ``step_fn(step)`` runs one optimisation step and returns a dict of float metrics. Every ``log_every``
+    steps the mean metrics become a CSV row (plus ``eval_fn()`` at checkpoints); every ``ckpt_every`` steps
+    (and at the end) modules, optimisers, the RNG state and the log are checkpointed atomically. If
+    ``ckpt_path`` exists, training resumes from it and gives the same result as an uninterrupted run.
+    Returns the log rows.
+    """
+    start, history = 0, []
+    if Path(ckpt_path).exists():
+        state = load_checkpoint(ckpt_path)
+        try:
+            for k, m in modules.items():
+                m.load_state_dict(state["modules"][k])
+            for k, o in optimizers.items():
+                o.load_state_dict(state["optimizers"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise UserError(f"checkpoint {ckpt_path} does not match this model/config ({type(e).__name__}); "
+                            "delete it or use another results directory") from None
+        start, history = state["step"], state["history"]
+        set_rng_state(state["rng"])
+        if start < num_steps:
+            print(f"resuming {desc} from step {start} ({ckpt_path})", file=sys.stderr)
+    sums: dict[str, float] = {}
+    count = 0
+    bar = progress(range(start, num_steps), desc=desc, initial=start, total=num_steps)
+    for step in bar:
+        for m in modules.values():
+            m.train()
+        metrics = step_fn(step)
+        for k, v in metrics.items():
+            sums[k] = sums.get(k, 0.0) + float(v)
+        count += 1
+        done = step + 1
+        at_ckpt = done % ckpt_every == 0 or done == num_steps
+        if done % log_every == 0 or at_ckpt:
+            row = {"step": done, **{k: v / count for k, v in sums.items()}}
+            sums, count = {}, 0
+            if at_ckpt and eval_fn is not None:
+                for m in modules.values():
+                    m.eval()
+                with torch.no_grad():
+                    row.update(eval_fn())
+            history.append(row)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
+        if at_ckpt:
+            save_checkpoint(ckpt_path, {"step": done, "history": history, "rng": rng_state(),
+                                        "modules": {k: m.state_dict() for k, m in modules.items()},
+                                        "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
+            write_csv(log_path, history)
+    bar.close()
+    for m in modules.values():
+        m.eval()
+    return history
+
+
+# ----------------------------------------------------------------------------- report values
+def tex_number(v: float, digits: int = 3) -> str:
+    return f"{v:.{digits}f}" if math.isfinite(v) else r"\textit{n/a}"
+
+
+def write_tex_values(path: str | os.PathLike, values: dict[str, str]) -> Path:
+    r"""Write ``\newcommand{\Name}{value}`` lines for the report (names: letters only)."""
+    for k in values:
+        if not k.isalpha():
+            raise ValueError(f"LaTeX macro names must be letters only: {k!r}")
+    text = "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in values.items())
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
