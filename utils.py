@@ -233,13 +233,14 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
 def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer],
           step_fn: Callable[[int], dict], num_steps: int, ckpt_path: str | os.PathLike,
           log_path: str | os.PathLike, log_every: int, ckpt_every: int,
-          eval_fn: Callable[[], dict] | None = None, desc: str = "train") -> list[dict]:
+          eval_fn: Callable[[], dict] | None = None, desc: str = "train", meta: dict | None = None) -> list[dict]:
     """The one training loop of the project, resumable.
 
     ``step_fn(step)`` runs one optimisation step and returns a dict of float metrics. Every ``log_every``
     steps the mean metrics become a CSV row (plus ``eval_fn()`` at checkpoints); every ``ckpt_every`` steps
     (and at the end) modules, optimisers, the RNG state and the log are checkpointed atomically. If
     ``ckpt_path`` exists, training resumes from it and gives the same result as an uninterrupted run.
+    ``meta`` (e.g. the architecture's width) is stored in the checkpoint for loaders.
     Returns the log rows.
     """
     start, history = 0, []
@@ -276,11 +277,11 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
                 for m in modules.values():
                     m.eval()
                 with torch.no_grad():
-                    row.update(eval_fn())
+                    row.update({k: float(v) for k, v in eval_fn().items()})
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
         if at_ckpt:
-            save_checkpoint(ckpt_path, {"step": done, "history": history, "rng": rng_state(),
+            save_checkpoint(ckpt_path, {"step": done, "history": history, "rng": rng_state(), "meta": meta or {},
                                         "modules": {k: m.state_dict() for k, m in modules.items()},
                                         "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
             write_csv(log_path, history)

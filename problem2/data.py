@@ -1,0 +1,88 @@
+"""Fixed binarized MNIST (Larochelle & Murray; 50,000 / 10,000 / 10,000 images of 28x28 in {0, 1}).
+
+Looked up in the data directory, in this order:
+1. ``binarized_mnist.npz``: rows packed with np.packbits (keys train/valid/test, uint8 (N, 98));
+2. ``binarized_mnist_{train,valid,test}.amat``: the original text files (N lines of 784 zeros and ones);
+   converted once to (1);
+3. otherwise the .amat files are downloaded from their public location, verified (shape and the
+   SHA-256 of the packed bits), converted to (1) and cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from utils import UserError, atomic_write, data_dir, download
+
+SPLITS = ("train", "valid", "test")
+D = 784
+NPZ = "binarized_mnist.npz"
+BASE_URL = os.environ.get("A3_MNIST_URL", "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist")
+# SHA-256 of np.packbits(x, axis=1).tobytes() for each official split: a content checksum of the bits.
+OFFICIAL_SHA256 = {
+    "train": "727146c35424b019f3e350e1e69faa05644a0abaf787e3f4e1a9632220a13906",
+    "valid": "a256ac44ae26be720fad8616a05ed6ecfd1619930d9a208379bb2a4405df5b6d",
+    "test": "9fcd8da6f0fdf09b2ba30fe63a0bb784042a0de82563172530229b983e294ff2",
+}
+
+
+def packed_sha256(packed: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(packed, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def read_amat(path: Path) -> np.ndarray:
+    """Parse an .amat text file into packed bits (N, 98); one clear error if malformed."""
+    try:
+        values = np.array(path.read_text().split(), dtype=np.float32)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot parse {path}: {e}") from None
+    if values.size == 0 or values.size % D:
+        raise UserError(f"{path}: {values.size} values, not a whole number of 784-pixel rows (truncated?)")
+    if not np.isin(values, (0.0, 1.0)).all():
+        raise UserError(f"{path}: values outside {{0, 1}}; this is not binarized MNIST")
+    return np.packbits(values.reshape(-1, D).astype(np.uint8), axis=1)
+
+
+def _check_packed(packed, path: Path, split: str) -> np.ndarray:
+    if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] != D // 8 or len(packed) == 0:
+        raise UserError(f"{path}: split {split!r} has dtype {packed.dtype} and shape {packed.shape}; "
+                        f"expected uint8 (N, {D // 8}) packed bits")
+    return packed
+
+
+def fetch_amat(root: Path, base_url: str = BASE_URL, expected_sha256: dict | None = None) -> Path:
+    """Download the three .amat files, verify them and write the packed npz; returns its path."""
+    expected_sha256 = OFFICIAL_SHA256 if expected_sha256 is None else expected_sha256
+    arrays = {}
+    for split in SPLITS:
+        amat = download(f"{base_url}/binarized_mnist_{split}.amat", root / f"binarized_mnist_{split}.amat")
+        arrays[split] = read_amat(amat)
+        if packed_sha256(arrays[split]) != expected_sha256[split]:
+            raise UserError(f"{amat}: content checksum mismatch; the download is corrupt")
+    return atomic_write(root / NPZ, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+
+
+def load_binarized_mnist(root: str | os.PathLike | None = None, *, download_ok: bool = True) -> dict[str, np.ndarray]:
+    """{split: float32 array (N, 1, 28, 28) in {0, 1}} for train / valid / test."""
+    root = data_dir(root)
+    npz = root / NPZ
+    if not npz.exists():
+        if all((root / f"binarized_mnist_{s}.amat").exists() for s in SPLITS):
+            arrays = {s: read_amat(root / f"binarized_mnist_{s}.amat") for s in SPLITS}
+            atomic_write(npz, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+        elif download_ok:
+            fetch_amat(root)
+        else:
+            raise UserError(f"binarized MNIST not found in {root} (expected {NPZ} or the .amat files)")
+    try:
+        with np.load(npz) as f:
+            packed = {s: f[s] for s in SPLITS}
+    except KeyError as e:
+        raise UserError(f"{npz}: missing split {e}") from None
+    except Exception as e:  # noqa: BLE001 - truncated zip, bad pickle, ...
+        raise UserError(f"{npz}: corrupt or unreadable ({type(e).__name__}: {e})") from None
+    return {s: np.unpackbits(_check_packed(p, npz, s), axis=1).astype(np.float32).reshape(-1, 1, 28, 28)
+            for s, p in packed.items()}

@@ -1,0 +1,119 @@
+"""SVHN for Problem 3: the official .mat files, or the 1,264 real images of svhn_partial.npz.
+
+Datasets (``--dataset``):
+* ``svhn``: train_32x32.mat (split into train / validation with a seeded permutation) and test_32x32.mat
+  (the FID reference), from the data directory, else downloaded from the official site with md5 checks.
+* ``svhn-partial``: svhn_partial.npz (1,083 train + 181 extra images, no labels), a small real set;
+  FIDs against it are NOT comparable with test-set FIDs.
+* ``auto``: ``svhn`` when the official files are present or can be downloaded, else ``svhn-partial``.
+Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1, 1].
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from utils import UserError, data_dir, download
+
+URL = "http://ufldl.stanford.edu/housenumbers/{}_32x32.mat"
+MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}
+PARTIAL = "svhn_partial.npz"
+
+
+def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 32, 32, 3), labels int64 (N,) in 0..9) from an SVHN .mat file (label 10 = digit 0)."""
+    import scipy.io
+
+    try:
+        m = scipy.io.loadmat(path)
+        x, y = m["X"], m["y"]
+    except Exception as e:  # noqa: BLE001 - truncated file, not a .mat, missing keys
+        raise UserError(f"{path}: not a readable SVHN .mat file ({type(e).__name__}: {e})") from None
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[:3] != (32, 32, 3) or len(y.ravel()) != x.shape[3]:
+        raise UserError(f"{path}: X has dtype {x.dtype} and shape {x.shape}, y {y.shape}; expected uint8 "
+                        "(32, 32, 3, N) and N labels")
+    return np.ascontiguousarray(x.transpose(3, 0, 1, 2)), y.ravel().astype(np.int64) % 10
+
+
+def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
+    """Path of ``{split}_32x32.mat`` in the data directory, downloading it if allowed; None if unavailable."""
+    path = data_dir(root) / f"{split}_32x32.mat"
+    if path.exists():
+        return path
+    if not download_ok:
+        return None
+    try:
+        return download(URL.format(split), path, md5=MD5[split])
+    except UserError as e:
+        print(f"note: {e}", file=sys.stderr)
+        return None
+
+
+def resolve_dataset(name: str, root=None) -> str:
+    """'svhn' or 'svhn-partial' for a requested name ('auto' picks what is available)."""
+    if name not in ("auto", "svhn", "svhn-partial"):
+        raise UserError(f"unknown dataset {name!r}")
+    if name != "auto":
+        return name
+    if svhn_file("train", root) and svhn_file("test", root):
+        return "svhn"
+    print("note: official SVHN files unavailable; using the 1,264 real images of svhn_partial.npz",
+          file=sys.stderr)
+    return "svhn-partial"
+
+
+def load_partial(root=None) -> tuple[np.ndarray, Path]:
+    path = data_dir(root) / PARTIAL
+    if not path.exists():
+        raise UserError(f"{path} not found (needed for --dataset svhn-partial)")
+    try:
+        with np.load(path) as d:
+            x = np.concatenate([d["train_first"], d["extra_first"]])
+    except Exception as e:  # noqa: BLE001
+        raise UserError(f"{path}: corrupt or unreadable ({type(e).__name__}: {e})") from None
+    if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3):
+        raise UserError(f"{path}: images have dtype {x.dtype} and shape {x.shape}; expected uint8 (N, 32, 32, 3)")
+    return x, path
+
+
+def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
+                         seed: int = 0) -> dict[str, np.ndarray]:
+    """{'train', 'valid'} uint8 image arrays; a seeded split of the training file (svhn-partial: all train)."""
+    dataset = resolve_dataset(dataset, root)
+    if dataset == "svhn-partial":
+        x, _ = load_partial(root)
+        return {"train": x, "valid": x[:0], "dataset": dataset}
+    path = svhn_file("train", root)
+    if path is None:
+        raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
+    x, _ = read_svhn_mat(path)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    n_valid = int(round(valid_fraction * len(x)))
+    return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
+
+
+def load_reference_images(reference: str, root=None) -> tuple[np.ndarray, Path, str]:
+    """(images, source file, description) of the FID reference set: the SVHN test split or svhn-partial."""
+    if reference in ("auto", "svhn-test"):
+        path = svhn_file("test", root)
+        if path is not None:
+            x, _ = read_svhn_mat(path)
+            return x, path, f"SVHN test split ({len(x)} images)"
+        if reference == "svhn-test":
+            raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
+        print("note: SVHN test split unavailable; FID against svhn_partial.npz (not comparable)", file=sys.stderr)
+    x, path = load_partial(root)
+    return x, path, f"svhn_partial.npz ({len(x)} real SVHN images; NOT comparable with test-set FID)"
+
+
+def to_model_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, 32, 32, 3) -> float32 (N, 3, 32, 32) in [-1, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (N, 3, 32, 32) in [-1, 1] -> uint8 (N, 32, 32, 3)."""
+    return ((x.detach().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()

@@ -1,0 +1,85 @@
+"""Problem 3 models: one generator g(z) (latent 100 -> 3x32x32 in [-1, 1]) shared by the VAE and the GAN,
+a convolutional encoder (mean and softplus standard deviation) and a WGAN-GP critic (no batch norm)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from utils import UserError, load_checkpoint
+
+LATENT = 100
+
+
+class Generator(nn.Module):
+    """g(z): (N, 100) -> (N, 3, 32, 32) in [-1, 1] (DCGAN-style transposed convolutions, 4 -> 8 -> 16 -> 32)."""
+
+    def __init__(self, latent_dim: int = LATENT, width: int = 32):
+        super().__init__()
+        self.latent_dim, w = latent_dim, width
+        self.fc = nn.Sequential(nn.Linear(latent_dim, 4 * w * 16), nn.BatchNorm1d(4 * w * 16), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.BatchNorm2d(2 * w), nn.ReLU(),
+            nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.BatchNorm2d(w), nn.ReLU(),
+            nn.ConvTranspose2d(w, 3, 4, 2, 1), nn.Tanh())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(z.shape[0], -1, 4, 4))
+
+
+def conv_features(width: int) -> nn.Sequential:
+    """(N, 3, 32, 32) -> (N, 4 * width * 16): three stride-2 convolutions with LeakyReLU, no normalisation."""
+    w = width
+    return nn.Sequential(nn.Conv2d(3, w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),
+                         nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten())
+
+
+class Encoder(nn.Module):
+    """q(z|x): (N, 3, 32, 32) -> (mu, sigma), each (N, 100); sigma = softplus(.) + 1e-4 > 0."""
+
+    def __init__(self, latent_dim: int = LATENT, width: int = 32):
+        super().__init__()
+        self.features = conv_features(width)
+        self.head = nn.Linear(4 * width * 16, 2 * latent_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, s = self.head(self.features(x)).chunk(2, dim=1)
+        return mu, F.softplus(s) + 1e-4
+
+
+class Critic(nn.Module):
+    """T(x): (N, 3, 32, 32) -> (N,) unbounded scores."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        self.features = conv_features(width)
+        self.head = nn.Linear(4 * width * 16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)
+
+
+def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor):
+    """Per-image negative ELBO with p(x|z) = N(x; g(z), I), in nats (x in [-1, 1], D = 3072):
+    -log p(x|z) = 0.5 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
+    Returns (neg_elbo, reconstruction, kl), each (N,)."""
+    mu, sigma = encoder(x)
+    z = mu + sigma * torch.randn_like(sigma)
+    d = x[0].numel()
+    rec = 0.5 * (x - generator(z)).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
+    kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * sigma.log()).sum(1)
+    return rec + kl, rec, kl
+
+
+def load_generator(path: Path, device) -> Generator:
+    """The generator of a Problem 3 training checkpoint (VAE or GAN), in eval mode."""
+    state = load_checkpoint(path, device)
+    g = Generator(width=state.get("meta", {}).get("width", 32)).to(device)
+    try:
+        g.load_state_dict(state["modules"]["generator"])
+    except (KeyError, RuntimeError) as e:
+        raise UserError(f"{path} holds no generator of this architecture ({type(e).__name__})") from None
+    return g.eval()
