@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import pickle
+import shutil
 import struct
 import sys
 import warnings
@@ -26,12 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils import ROOT, UserError, atomic_write, cli, data_dir, file_hash, get_device, results_dir
+from utils import ROOT, UserError, atomic_write, cli, data_dir, download, file_hash, get_device, results_dir
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a386efe9"
 CLASSIFIER_URL = ("https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
-                  "81823af/assignment3/svhn_classifier.pt")
+                  "master/assignment3/svhn_classifier.pt")
 FEATURE_DIM = 512
 
 
@@ -289,3 +290,16 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+
+def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
+    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from the
+    course repository; either way checked against its SHA-256."""
+    local = data_dir(root) / "svhn_classifier.pt"
+    if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
+        return dest
+    if local.exists():
+        if file_hash(local) != CLASSIFIER_SHA256:
+            raise UserError(f"{local} does not have the course classifier's SHA-256")
+        return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
+    return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)

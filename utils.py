@@ -18,6 +18,7 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 from typing import Callable, Iterable
@@ -99,6 +100,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -243,7 +247,7 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
     ``meta`` (e.g. the architecture's width) is stored in the checkpoint for loaders.
     Returns the log rows.
     """
-    start, history = 0, []
+    start, history, elapsed = 0, [], 0.0
     if Path(ckpt_path).exists():
         state = load_checkpoint(ckpt_path)
         try:
@@ -254,12 +258,12 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
         except (KeyError, RuntimeError, ValueError) as e:
             raise UserError(f"checkpoint {ckpt_path} does not match this model/config ({type(e).__name__}); "
                             "delete it or use another results directory") from None
-        start, history = state["step"], state["history"]
+        start, history, elapsed = state["step"], state["history"], state.get("elapsed", 0.0)
         set_rng_state(state["rng"])
         if start < num_steps:
             print(f"resuming {desc} from step {start} ({ckpt_path})", file=sys.stderr)
     sums: dict[str, float] = {}
-    count = 0
+    count, t_start = 0, time.time()
     bar = progress(range(start, num_steps), desc=desc, initial=start, total=num_steps)
     for step in bar:
         for m in modules.values():
@@ -271,7 +275,7 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
         done = step + 1
         at_ckpt = done % ckpt_every == 0 or done == num_steps
         if done % log_every == 0 or at_ckpt:
-            row = {"step": done, **{k: v / count for k, v in sums.items()}}
+            row = {"step": done, **{k: v / count for k, v in sums.items()}, "elapsed_s": elapsed + time.time() - t_start}
             sums, count = {}, 0
             if at_ckpt and eval_fn is not None:
                 for m in modules.values():
@@ -282,6 +286,7 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
             bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
         if at_ckpt:
             save_checkpoint(ckpt_path, {"step": done, "history": history, "rng": rng_state(), "meta": meta or {},
+                                        "elapsed": elapsed + time.time() - t_start,
                                         "modules": {k: m.state_dict() for k, m in modules.items()},
                                         "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
             write_csv(log_path, history)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem2.data import load_binarized_mnist  # noqa: E402
 from problem2.model import VAE, negative_elbo  # noqa: E402
 from utils import (batch_indices, cli, common_args, get_device, plot_curves, results_dir,  # noqa: E402
-                   seed_everything, train)
+                   seed_everything, tex_number, train, write_tex_values)
 
 
 @torch.no_grad()
@@ -87,6 +87,9 @@ def main(argv=None):
     (out / "train_summary.json").write_text(json.dumps(
         {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
          "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device)}, indent=1))
+    write_tex_values(out / "train_values.tex", {
+        "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
+        "PtwoTrainMinutes": tex_number(rows[-1].get('elapsed_s', math.nan) / 60, 0), "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
     print(f"validation ELBO after {args.epochs} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
 
 

@@ -1,0 +1,102 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+import samplers
+from density_estimation import estimate_density
+from problem1.divergences import LOG2, estimate_jsd, estimate_wd, gradient_penalty, jsd_objective
+
+
+def test_jsd_objective_at_optimal_discriminator_equals_closed_form():
+    # p = (1/2, 1/4, 1/4), q = (1/4, 1/4, 1/2) on {a, b, c}; samples in exact proportions make the means exact
+    p, q = np.array([0.5, 0.25, 0.25]), np.array([0.25, 0.25, 0.5])
+    logit = torch.tensor(np.log(p / q))  # D* = p / (p + q)
+    xp, xq = torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 2, 2])
+    m = (p + q) / 2
+    jsd = 0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m))
+    assert jsd_objective(logit[xp], logit[xq]).item() == pytest.approx(jsd, abs=1e-12)
+
+
+def test_jsd_objective_of_disjoint_supports_is_log2_and_stable():
+    big = torch.full((10,), 60.0)  # sigmoid saturates; computed from logits there is no log(0)
+    assert jsd_objective(big, -big).item() == pytest.approx(LOG2, abs=1e-6)  # float32
+    assert jsd_objective(torch.zeros(5), torch.zeros(5)).item() == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(7, 2), (5, 3, 4, 4)])
+def test_gradient_penalty_zero_for_unit_slope_positive_otherwise(shape):
+    torch.manual_seed(0)
+    d = math.prod(shape[1:])
+    w = torch.randn(d, dtype=torch.float64)
+    x, y = torch.randn(shape, dtype=torch.float64), torch.randn(shape, dtype=torch.float64)
+    unit = lambda z: z.flatten(1) @ (w / w.norm())  # noqa: E731
+    double = lambda z: z.flatten(1) @ (2 * w / w.norm())  # noqa: E731
+    assert gradient_penalty(unit, x, y, 10.0).item() == pytest.approx(0.0, abs=1e-12)
+    assert gradient_penalty(double, x, y, 10.0).item() == pytest.approx(10.0, rel=1e-9)  # 10 * (2 - 1)^2
+
+
+def test_gradient_penalty_is_differentiable_wrt_critic():
+    lin = torch.nn.Linear(2, 1)
+    gp = gradient_penalty(lambda z: lin(z).squeeze(1), torch.randn(8, 2), torch.randn(8, 2), 10.0)
+    gp.backward()
+    assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
+
+
+def test_samplers_shapes_and_ranges():
+    rng = np.random.default_rng(0)
+    a = next(samplers.distribution1(0.3, 100, rng=rng))
+    assert a.shape == (100, 2) and np.all(a[:, 0] == 0.3) and a[:, 1].min() >= 0 and a[:, 1].max() <= 1
+    b = next(samplers.distribution2(50, rng=rng))
+    assert b.shape == (50, 2) and b.min() >= 0 and b.max() <= 1
+    c = next(samplers.distribution3(4000, rng=rng))
+    assert c.shape == (4000, 1) and abs(c.mean()) < 0.1 and abs(c.std() - 1) < 0.05
+    d = next(samplers.distribution4(rng=rng))
+    assert d.shape == (1, 1)
+    assert next(samplers.distribution4(7)).shape == (7, 1)  # the course's call form, global RNG
+
+
+def test_true_density_integrates_to_one_and_inverse_roundtrips():
+    total, _ = quad(samplers.density4, -10, 10, limit=200)
+    assert total == pytest.approx(1.0, abs=1e-6)
+    x = np.linspace(-4, 4, 101)
+    assert np.allclose(samplers.f4_inverse(samplers.f4(x)), x, atol=1e-10)
+
+
+def test_density_formula_recovers_f1_from_the_optimal_discriminator():
+    class Optimal(torch.nn.Module):  # logit of D* = log f1 - log f0
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            xs = x.double().squeeze(-1).numpy()
+            return torch.from_numpy(np.log(samplers.density4(xs)) + 0.5 * xs ** 2 + 0.5 * np.log(2 * np.pi))
+
+    x = np.linspace(-4, 4, 200)
+    _, est = estimate_density(Optimal(), x)
+    assert np.allclose(est, samplers.density4(x), rtol=1e-6)
+
+
+def _pair(theta, seed=0):
+    rng = np.random.default_rng(seed)
+    return samplers.distribution1(0, rng=rng), samplers.distribution1(theta, rng=rng)
+
+
+def test_short_training_separates_disjoint_and_matches_identical():
+    assert estimate_jsd(*_pair(1.0), steps=300, lr=3e-3) == pytest.approx(LOG2, abs=0.01)
+    assert abs(estimate_jsd(*_pair(0.0), steps=300, lr=3e-3)) < 0.01
+
+
+def test_wd_of_a_shift_is_its_size():
+    assert estimate_wd(*_pair(0.5), steps=600, lr=3e-3) == pytest.approx(0.5, abs=0.05)
+    assert abs(estimate_wd(*_pair(0.0), steps=300, lr=3e-3)) < 0.05
+
+
+def test_estimators_reject_bad_input():
+    with pytest.raises(ValueError, match="lambda"):
+        estimate_wd(*_pair(0.5), lam=1.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        estimate_jsd(samplers.distribution1(0), samplers.distribution3(), steps=1)

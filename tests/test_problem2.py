@@ -1,0 +1,209 @@
+import functools
+import http.server
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+from torch.distributions import MultivariateNormal, Normal
+
+from problem2 import evaluate, train_vae
+from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
+from problem2.importance_sampling import importance_sampling_log_likelihood, log_mean_weight, sample_posterior
+from problem2.model import VAE, ConvOn1x1, gaussian_kl, negative_elbo
+from utils import UserError, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def vae():
+    torch.manual_seed(0)
+    return VAE().eval()
+
+
+def test_shapes_and_conv_on_1x1_equals_conv(vae):
+    x = (torch.rand(3, 1, 28, 28) > 0.5).float()
+    mu, logvar = vae.encode(x)
+    assert mu.shape == logvar.shape == (3, 100)
+    assert vae.decode(mu).shape == (3, 1, 28, 28)
+    conv = vae.decoder[0]
+    assert isinstance(conv, ConvOn1x1)
+    h = torch.randn(4, 256, 1, 1)
+    assert torch.allclose(conv(h), torch.nn.Conv2d.forward(conv, h), atol=1e-5)
+
+
+def test_kl_term_equals_monte_carlo():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(2, 5, dtype=torch.float64), torch.randn(2, 5, dtype=torch.float64)
+    q, p = Normal(mu, (0.5 * logvar).exp()), Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    z = q.sample((200000,))
+    mc = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
+    assert torch.allclose(gaussian_kl(mu, logvar), mc, rtol=0.02)
+
+
+def test_importance_sampling_shapes_and_errors(vae):
+    x = (torch.rand(4, 784) > 0.5).float()
+    z = sample_posterior(vae, x, 7)
+    assert z.shape == (4, 7, 100)
+    assert importance_sampling_log_likelihood(vae, x, z).shape == (4,)
+    with pytest.raises(ValueError, match="M = 3"):
+        importance_sampling_log_likelihood(vae, x, z[:3])
+    with pytest.raises(ValueError, match="D = 700"):
+        importance_sampling_log_likelihood(vae, x[:, :700], z)
+    with pytest.raises(ValueError, match="L = 50"):
+        importance_sampling_log_likelihood(vae, x, z[..., :50])
+    with pytest.raises(ValueError, match=r"\(M, K, L\)"):
+        importance_sampling_log_likelihood(vae, x, z[:, 0])
+
+
+def test_k1_equals_single_sample_elbo_computed_independently(vae):
+    torch.manual_seed(1)
+    x = (torch.rand(5, 784) > 0.5).float()
+    z = sample_posterior(vae, x, 1)
+    with torch.no_grad():
+        mu, logvar = vae.encode(x.view(-1, 1, 28, 28))
+        logits = vae.decode(z[:, 0]).flatten(1)
+        log_px = torch.distributions.Bernoulli(logits=logits).log_prob(x).sum(1)
+        log_pz = Normal(0.0, 1.0).log_prob(z[:, 0]).sum(1)
+        log_qz = Normal(mu, (0.5 * logvar).exp()).log_prob(z[:, 0]).sum(1)
+        est = importance_sampling_log_likelihood(vae, x, z)
+    assert torch.allclose(est, log_px + log_pz - log_qz, atol=1e-3)
+
+
+def test_estimate_is_above_elbo_on_average_for_k200(vae):
+    torch.manual_seed(2)
+    x = (torch.rand(8, 1, 28, 28) > 0.7).float()
+    with torch.no_grad():
+        est = importance_sampling_log_likelihood(vae, x.flatten(1), sample_posterior(vae, x.flatten(1), 200))
+        elbo = -torch.stack([negative_elbo(vae, x)[0] for _ in range(20)]).mean(0)
+    assert est.mean() > elbo.mean()
+
+
+class LinearGaussian(torch.nn.Module):
+    """p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) with orthogonal columns of W, so the exact posterior is
+    diagonal: the encoder returns it, and every importance weight equals p(x)."""
+    input_shape = (6,)
+    latent_dim = 3
+
+    def __init__(self):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(6, 3, dtype=torch.float64))
+        self.w = q * torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64)
+        self.b = torch.randn(6, dtype=torch.float64)
+        self.s2 = 0.3
+
+    def encode(self, x):
+        prec = 1 + (self.w ** 2).sum(0) / self.s2              # diagonal posterior precision
+        mu = ((x - self.b) @ self.w) / self.s2 / prec
+        return mu, (-prec.log()).expand_as(mu)
+
+    def log_px_given_z(self, x, z):
+        return Normal(z @ self.w.T + self.b, math.sqrt(self.s2)).log_prob(x).sum(-1)
+
+
+def test_estimator_is_exact_for_a_tractable_model():
+    torch.manual_seed(3)
+    m = LinearGaussian()
+    x = torch.randn(4, 6, dtype=torch.float64) * 2
+    exact = MultivariateNormal(m.b, m.w @ m.w.T + m.s2 * torch.eye(6, dtype=torch.float64)).log_prob(x)
+    for k in (1, 50):
+        z = sample_posterior(m, x, k)
+        assert torch.allclose(importance_sampling_log_likelihood(m, x, z), exact, atol=1e-9)
+
+
+def test_log_mean_weight_is_stable_at_minus_ten_thousand():
+    log_lik = torch.tensor([[-10000.0, -10000.0 + math.log(3.0)]], dtype=torch.float64)
+    zeros = torch.zeros_like(log_lik)
+    out = log_mean_weight(log_lik, zeros, zeros)
+    assert torch.isfinite(out).all()
+    assert out.item() == pytest.approx(-10000.0 + math.log(2.0), abs=1e-9)  # log((1 + 3) / 2)
+
+
+# ----------------------------------------------------------------------------- data
+def _write_amat(root, rng, n=(40, 10, 10)):
+    arrays = {}
+    for split, rows in zip(("train", "valid", "test"), n):
+        x = (rng.random((rows, 784)) > 0.8).astype(np.uint8)
+        (root / f"binarized_mnist_{split}.amat").write_text("\n".join(" ".join(map(str, r)) for r in x) + "\n")
+        arrays[split] = x
+    return arrays
+
+
+def test_amat_round_trip_and_cached_npz(tmp_path):
+    arrays = _write_amat(tmp_path, np.random.default_rng(0))
+    data = load_binarized_mnist(tmp_path, download_ok=False)
+    assert (tmp_path / "binarized_mnist.npz").exists()
+    for s, x in arrays.items():
+        assert data[s].shape == (len(x), 1, 28, 28) and np.array_equal(data[s].reshape(len(x), -1), x)
+    assert np.array_equal(load_binarized_mnist(tmp_path)["test"], data["test"])  # from the cache
+
+
+def test_bad_files_give_one_clear_error(tmp_path):
+    _write_amat(tmp_path, np.random.default_rng(0))
+    (tmp_path / "binarized_mnist_valid.amat").write_text("0 1 2\n")
+    with pytest.raises(UserError, match="binarized_mnist_valid.amat"):
+        load_binarized_mnist(tmp_path, download_ok=False)
+    (tmp_path / "binarized_mnist_valid.amat").write_text("0 1 " * 400)
+    with pytest.raises(UserError, match="truncated"):
+        load_binarized_mnist(tmp_path, download_ok=False)
+    (tmp_path / "binarized_mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UserError, match="binarized_mnist.npz"):
+        load_binarized_mnist(tmp_path)
+    with pytest.raises(UserError, match="not found"):
+        load_binarized_mnist(tmp_path / "empty", download_ok=False)
+
+
+def test_download_path_over_local_http(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    arrays = _write_amat(served, np.random.default_rng(1))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        sums = {s: packed_sha256(np.packbits(x, axis=1)) for s, x in arrays.items()}
+        with pytest.raises(UserError, match="checksum"):
+            fetch_amat(tmp_path / "bad", url, {**sums, "test": "0" * 64})
+        fetch_amat(tmp_path / "data", url, sums)
+    finally:
+        server.shutdown()
+    data = load_binarized_mnist(tmp_path / "data", download_ok=False)
+    assert np.array_equal(data["valid"].reshape(10, -1), arrays["valid"])
+
+
+# ----------------------------------------------------------------------------- training, resume, scripts
+def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.random((48, 1, 28, 28)) > 0.8).astype(np.float32)
+    kw = dict(batch_size=16, lr=3e-4, seed=0, device=torch.device("cpu"))
+    straight, rows = train_vae.fit(x, x[:8], tmp_path / "a", epochs=2, **kw)
+    train_vae.fit(x, x[:8], tmp_path / "b", epochs=1, **kw)
+    resumed, rows_b = train_vae.fit(x, x[:8], tmp_path / "b", epochs=2, **kw)
+    for p, q in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(p, q)
+    assert [r["valid_elbo"] for r in rows] == [r["valid_elbo"] for r in rows_b]
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "vae.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(UserError, match="corrupt"):
+        load_checkpoint(bad)
+
+
+def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {s: np.packbits((rng.random((n, 784)) > 0.8).astype(np.uint8), axis=1)
+              for s, n in (("train", 64), ("valid", 20), ("test", 20))}
+    np.savez(tmp_path / "binarized_mnist.npz", **arrays)
+    train_vae.main(["--quick", "--data-dir", str(tmp_path)])
+    evaluate.main(["--quick", "--k", "20", "--data-dir", str(tmp_path)])
+    out = isolated_results / "problem2"
+    assert (out / "training_curves.png").exists() and (out / "evaluation_table.tex").exists()
+    res = __import__("json").loads((out / "evaluation.json").read_text())
+    assert res["valid"]["n"] == 20 and res["valid"]["log_px"] >= res["valid"]["elbo"] - 1.0
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(["--checkpoint", str(tmp_path / "missing.pt"), "--data-dir", str(tmp_path)])
+    assert e.value.code == 2 and "checkpoint not found" in capsys.readouterr().err

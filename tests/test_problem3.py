@@ -1,0 +1,173 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.linalg
+import torch
+from PIL import Image
+
+import score_fid
+from problem3 import fid, qualitative, train_gan, train_vae
+from problem3.data import load_training_images, read_svhn_mat
+from problem3.models import Critic, Encoder, Generator, vae_loss
+from utils import UserError
+
+
+# ----------------------------------------------------------------------------- the Frechet distance
+def _features(n, d, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 0.3 + shift
+
+
+def test_fid_of_a_set_with_itself_is_zero():
+    f = _features(300, 20, 0)
+    assert abs(score_fid.calculate_fid_score(iter(f), iter(f))) < 1e-6
+
+
+def test_fid_is_symmetric_and_matches_scipy_sqrtm():
+    a, b = _features(300, 20, 0), _features(250, 20, 1, shift=0.5)
+    ab, ba = score_fid.calculate_fid_score(iter(a), iter(b)), score_fid.calculate_fid_score(iter(b), iter(a))
+    assert ab == pytest.approx(ba, rel=1e-9)
+    mu_a, s_a = a.mean(0), np.cov(a, rowvar=False)
+    mu_b, s_b = b.mean(0), np.cov(b, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s_a @ s_b).real
+    direct = np.sum((mu_a - mu_b) ** 2) + np.trace(s_a + s_b - 2 * covmean)
+    assert ab == pytest.approx(direct, rel=1e-6)
+
+
+def test_frechet_distance_closed_form_for_two_gaussians():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)  # 5 + 1 + 1 + 4
+    assert score_fid.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, abs=1e-10)
+    assert expected == pytest.approx(11.0)
+
+
+def test_fewer_samples_than_dimensions_warns():
+    with pytest.warns(RuntimeWarning, match="singular"):
+        score_fid.feature_statistics(iter(_features(10, 20, 0)))
+
+
+# ----------------------------------------------------------------------------- the classifier
+def test_classifier_loads_from_both_files_with_identical_features(shared_data):
+    a = score_fid.load_classifier(shared_data / "svhn_classifier.pt")
+    b = score_fid.load_classifier(shared_data / "svhn_classifier_state_dict.npz")
+    imgs = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    fa, fb = np.stack(list(score_fid.extract_features(a, imgs))), np.stack(list(score_fid.extract_features(b, imgs)))
+    assert fa.shape == (8, 512) and np.array_equal(fa, fb)
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo should-never-run",))
+
+
+def test_pickles_outside_the_allow_list_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as f:  # the legacy layout: magic, protocol, sys info, then the object
+        for obj in (0x1950A86A20F9469CFC6C, 1001, {}, _Evil()):
+            pickle.dump(obj, f, protocol=2)
+    with pytest.raises(UserError, match="allow-list"):
+        score_fid.load_classifier(path)
+
+
+def test_classifier_round_trips_through_a_zip_state_dict(tmp_path):
+    torch.manual_seed(0)
+    m = score_fid.Classifier()
+    torch.save(m.state_dict(), tmp_path / "c.pt")
+    loaded = score_fid.load_classifier(tmp_path / "c.pt")
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(loaded.extract_features(x), m.eval().extract_features(x))
+
+
+# ----------------------------------------------------------------------------- score_fid input errors
+def _png_dir(root, n, size=32):
+    d = root / "samples"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(d / f"{i}.png")
+    return root
+
+
+def test_sample_directory_errors(tmp_path):
+    with pytest.raises(UserError, match="exactly one subdirectory"):
+        score_fid.list_images(tmp_path)
+    (tmp_path / "samples").mkdir()
+    with pytest.raises(UserError, match="no images"):
+        score_fid.list_images(tmp_path)
+    (tmp_path / "samples" / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(UserError, match="unreadable image"):
+        score_fid.load_images(score_fid.list_images(tmp_path))
+    (tmp_path / "other").mkdir()
+    with pytest.raises(UserError, match="found 2"):
+        score_fid.list_images(tmp_path)
+
+
+def test_images_of_another_size_are_resized(tmp_path):
+    imgs = score_fid.load_images(score_fid.list_images(_png_dir(tmp_path, 3, size=48)))
+    assert imgs.shape == (3, 32, 32, 3) and imgs.dtype == np.uint8
+
+
+# ----------------------------------------------------------------------------- models
+def test_model_shapes_and_vae_loss():
+    g, e, c = Generator(), Encoder(), Critic()
+    x = g(torch.randn(4, 100))
+    assert x.shape == (4, 3, 32, 32) and x.abs().max() <= 1
+    mu, sigma = e(x)
+    assert mu.shape == (4, 100) and (sigma > 0).all()
+    assert c(x).shape == (4,)
+    nelbo, rec, kl = vae_loss(e, g, x.detach())
+    assert nelbo.shape == (4,) and torch.allclose(nelbo, rec + kl) and (kl >= 0).all()
+
+
+# ----------------------------------------------------------------------------- end to end on synthetic .mat files
+def _write_svhn(root, n_train=48, n_test=40):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        scipy.io.savemat(root / f"{split}_32x32.mat", {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+                                                        "y": rng.integers(1, 11, (n, 1))})
+
+
+def test_svhn_mat_round_trip_and_split(tmp_path):
+    _write_svhn(tmp_path)
+    x, y = read_svhn_mat(tmp_path / "train_32x32.mat")
+    raw = scipy.io.loadmat(tmp_path / "train_32x32.mat")
+    assert x.shape == (48, 32, 32, 3) and np.array_equal(x[5], raw["X"][..., 5])
+    assert np.array_equal(y, raw["y"].ravel() % 10) and y.max() <= 9
+    d = load_training_images("svhn", tmp_path, valid_fraction=0.25, seed=0)
+    assert len(d["train"]) == 36 and len(d["valid"]) == 12
+    (tmp_path / "test_32x32.mat").write_bytes(b"truncated")
+    with pytest.raises(UserError, match="test_32x32.mat"):
+        read_svhn_mat(tmp_path / "test_32x32.mat")
+
+
+def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, capsys):
+    _write_svhn(tmp_path)
+    model = tmp_path / "classifier.npz"
+    torch.manual_seed(0)
+    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--iterations", "3", "--ckpt-every", "2",
+              "--batch-size", "8", "--width", "8"]
+    train_vae.main(common)
+    train_gan.main(common + ["--n-critic", "2"])
+    train_gan.main(common + ["--n-critic", "2", "--iterations", "4"])  # resumes from step 3
+    qualitative.main(["--dims", "2", "--pairs", "1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 30 samples < 512 feature dims
+        fid.main(["--n", "30", "--reference", "svhn-test", "--model", str(model), "--data-dir", str(tmp_path)])
+    out = isolated_results / "problem3"
+    for m in ("vae", "gan"):
+        for f in ("samples.png", "perturbations.png", "interpolation.png", "training_curves.png"):
+            assert (out / m / f).exists(), f"{m}/{f}"
+        assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
+    res = __import__("json").loads((out / "fid.json").read_text())
+    assert res["vae"] > 0 and res["gan"] > 0 and "SVHN test split (40 images)" in res["reference"]
+    assert "resuming" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        score_fid.main([str(out / "gan" / "fid_samples"), "--model", str(model), "--data-dir", str(tmp_path)])
+    assert "FID score:" in capsys.readouterr().out
