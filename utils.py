@@ -130,7 +130,10 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
         if not ok(Path(tmp)):
             raise UserError(f"checksum mismatch for {url}; the download is corrupt or the file changed")
 
-    return atomic_write(dest, fetch)
+    try:
+        return atomic_write(dest, fetch)
+    except OSError as e:
+        raise UserError(f"cannot download {url} into {dest.parent}: {e.strerror} (use a writable --data-dir)") from None
 
 
 # ----------------------------------------------------------------------------- checkpoints

@@ -25,6 +25,30 @@ class ConvOn1x1(nn.Conv2d):
         return out + self.bias.view(1, -1, 1, 1)
 
 
+def bilinear_matrix(n_in: int, n_out: int) -> torch.Tensor:
+    """(n_out, n_in) matrix of 1-D linear interpolation with align_corners=True."""
+    pos = torch.arange(n_out, dtype=torch.float64) * (n_in - 1) / max(n_out - 1, 1)
+    lo = pos.floor().long().clamp(max=n_in - 1)
+    hi = (lo + 1).clamp(max=n_in - 1)
+    frac = pos - lo
+    a = torch.zeros(n_out, n_in, dtype=torch.float64)
+    a[torch.arange(n_out), lo] += 1 - frac
+    a[torch.arange(n_out), hi] += frac
+    return a
+
+
+class SeparableUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
+    """nn.UpsamplingBilinear2d (align_corners=True) computed as out = A_h x A_w^T, two small matmuls: the same
+    linear map (equal up to float rounding), several times faster on the CPU than the interpolation kernel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        s = int(self.scale_factor)
+        a_h = bilinear_matrix(h, h * s).to(x)
+        a_w = bilinear_matrix(w, w * s).to(x)
+        return a_h @ x @ a_w.T
+
+
 class VAE(nn.Module):
     """encode: (N, 1, 28, 28) -> (mu, logvar), each (N, 100); decode: (N, 100) -> Bernoulli logits (N, 1, 28, 28)."""
 
@@ -40,8 +64,8 @@ class VAE(nn.Module):
             nn.Linear(256, 2 * latent_dim))  # mean and log-variance
         self.decoder_fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.ELU())
         self.decoder = nn.Sequential(
-            ConvOn1x1(256, 64, 5, padding=4), nn.ELU(), nn.UpsamplingBilinear2d(scale_factor=2),
-            nn.Conv2d(64, 32, 3, padding=2), nn.ELU(), nn.UpsamplingBilinear2d(scale_factor=2),
+            ConvOn1x1(256, 64, 5, padding=4), nn.ELU(), SeparableUpsamplingBilinear2d(scale_factor=2),
+            nn.Conv2d(64, 32, 3, padding=2), nn.ELU(), SeparableUpsamplingBilinear2d(scale_factor=2),
             nn.Conv2d(32, 16, 3, padding=2), nn.ELU(),
             nn.Conv2d(16, 1, 3, padding=2))
 

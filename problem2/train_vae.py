@@ -89,6 +89,7 @@ def main(argv=None):
          "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device)}, indent=1))
     write_tex_values(out / "train_values.tex", {
         "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
+        "PtwoTrainBatch": str(args.batch_size), "PtwoTrainLr": f"{args.lr:g}", "PtwoTrainImages": str(len(x_train)),
         "PtwoTrainMinutes": tex_number(rows[-1].get('elapsed_s', math.nan) / 60, 0), "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
     print(f"validation ELBO after {args.epochs} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
 

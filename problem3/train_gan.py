@@ -27,7 +27,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.quick:
         args.iterations, args.ckpt_every = 20, 10
-    x, device, out = prepare(args, "gan")
+    x, device, out = prepare(args, "gan", Ncritic=args.n_critic, Lambda=f"{args.lam:g}")
     generator, critic = Generator(width=args.width).to(device), Critic(width=args.width).to(device)
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.9))
     opt_c = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.9))

@@ -21,7 +21,7 @@ def check(pdf: Path) -> list[str]:
         return [f"{pdf} does not exist"]
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     for n, title in ((1, "Problem 1"), (2, "Problem 2"), (3, "Problem 3")):
-        if not re.search(rf"^{n}\s+{title}", text, re.M):
+        if not re.search(rf"^(?:{n}\s+)?{title}:", text, re.M):
             problems.append(f"no section '{n} {title}'")
     if "Missing result" in text or "?" in re.findall(r"\S", "".join(re.findall(r"\?\s*python", text))):
         problems.append("the PDF shows missing-result placeholders")

@@ -11,7 +11,7 @@ from torch.distributions import MultivariateNormal, Normal
 from problem2 import evaluate, train_vae
 from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
 from problem2.importance_sampling import importance_sampling_log_likelihood, log_mean_weight, sample_posterior
-from problem2.model import VAE, ConvOn1x1, gaussian_kl, negative_elbo
+from problem2.model import VAE, ConvOn1x1, SeparableUpsamplingBilinear2d, gaussian_kl, negative_elbo
 from utils import UserError, load_checkpoint
 
 
@@ -30,6 +30,13 @@ def test_shapes_and_conv_on_1x1_equals_conv(vae):
     assert isinstance(conv, ConvOn1x1)
     h = torch.randn(4, 256, 1, 1)
     assert torch.allclose(conv(h), torch.nn.Conv2d.forward(conv, h), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(5, 5), (12, 12), (3, 7)])
+def test_separable_upsampling_equals_bilinear_align_corners(size):
+    up = SeparableUpsamplingBilinear2d(scale_factor=2)
+    x = torch.randn(2, 3, *size, dtype=torch.float64)
+    assert torch.allclose(up(x), torch.nn.UpsamplingBilinear2d.forward(up, x), atol=1e-12)
 
 
 def test_kl_term_equals_monte_carlo():
@@ -207,3 +214,10 @@ def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsy
     with pytest.raises(SystemExit) as e:
         evaluate.main(["--checkpoint", str(tmp_path / "missing.pt"), "--data-dir", str(tmp_path)])
     assert e.value.code == 2 and "checkpoint not found" in capsys.readouterr().err
+
+
+def test_download_into_an_unwritable_place_is_a_clear_error(tmp_path):
+    from utils import download
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UserError, match="writable --data-dir"):
+        download("http://127.0.0.1:9/x", tmp_path / "a_file" / "x")

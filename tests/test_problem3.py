@@ -164,6 +164,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
         for f in ("samples.png", "perturbations.png", "interpolation.png", "training_curves.png"):
             assert (out / m / f).exists(), f"{m}/{f}"
         assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
+    assert r"\newcommand{\PthreeGanNcritic}{2}" in (out / "gan" / "values.tex").read_text()
     res = __import__("json").loads((out / "fid.json").read_text())
     assert res["vae"] > 0 and res["gan"] > 0 and "SVHN test split (40 images)" in res["reference"]
     assert "resuming" in capsys.readouterr().err

@@ -1,0 +1,62 @@
+"""Benchmark: FID pipeline throughput (feature extraction images/s, batched vs one image at a time; seconds for
+the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models.
+    python bench/bench_problem3.py"""
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import score_fid  # noqa: E402
+from problem1.divergences import gradient_penalty  # noqa: E402
+from problem3.models import Critic, Encoder, Generator, vae_loss  # noqa: E402
+from utils import get_device  # noqa: E402
+
+
+def timed(fn, repeat=1):
+    t = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - t) / repeat
+
+
+if __name__ == "__main__":
+    device = get_device()
+    print(f"device: {device}")
+    torch.manual_seed(0)
+    clf = score_fid.Classifier().to(device).eval()
+    imgs = np.random.default_rng(0).integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
+    t_batch = timed(lambda: list(score_fid.extract_features(clf, imgs)))
+    t_single = timed(lambda: list(score_fid.extract_features(clf, imgs[:200], batch_size=1))) * 10
+    print(f"features: {len(imgs) / t_batch:8.0f} images/s batched vs {len(imgs) / t_single:8.0f} one at a time; "
+          f"ratio {t_single / t_batch:.1f}x")
+    f1, f2 = np.random.default_rng(1).normal(size=(2, 3000, 512))
+    (m1, s1), (m2, s2) = score_fid.feature_statistics(f1), score_fid.feature_statistics(f2)
+    t_eig = timed(lambda: score_fid.frechet_distance(m1, s1, m2, s2))
+    t_sqrtm = timed(lambda: scipy.linalg.sqrtm(s1 @ s2))
+    print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; ratio {t_sqrtm / t_eig:.1f}x")
+    g, e, c = Generator().to(device), Encoder().to(device), Critic().to(device)
+    x = torch.rand(64, 3, 32, 32, device=device) * 2 - 1
+    opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
+
+    def vae_step():
+        opt.zero_grad()
+        vae_loss(e, g, x)[0].mean().backward()
+        opt.step()
+
+    def gan_step(n_critic=5):
+        for _ in range(n_critic):
+            fake = g(torch.randn(64, 100, device=device)).detach()
+            opt.zero_grad()
+            (c(fake).mean() - c(x).mean() + gradient_penalty(c, x, fake, 10.0)).backward()
+            opt.step()
+        opt.zero_grad()
+        (-c(g(torch.randn(64, 100, device=device))).mean()).backward()
+        opt.step()
+
+    vae_step(), gan_step()
+    print(f"training (batch 64, width 32): VAE {1 / timed(vae_step, 5):.1f} it/s; "
+          f"WGAN-GP {1 / timed(gan_step, 2):.2f} generator it/s (5 critic steps each)")
