@@ -1,7 +1,4 @@
-import functools
-import http.server
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -11,7 +8,8 @@ from torch.distributions import MultivariateNormal, Normal
 from problem2 import evaluate, train_vae
 from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
 from problem2.importance_sampling import importance_sampling_log_likelihood, log_mean_weight, sample_posterior
-from problem2.model import VAE, ConvOn1x1, SeparableUpsamplingBilinear2d, gaussian_kl, negative_elbo
+from problem2.model import (VAE, ConvOn1x1, SeparableUpsamplingBilinear2d, gaussian_kl, negative_elbo,
+                            plain_pytorch_layers)
 from utils import UserError, load_checkpoint
 
 
@@ -160,22 +158,13 @@ def test_bad_files_give_one_clear_error(tmp_path):
         load_binarized_mnist(tmp_path / "empty", download_ok=False)
 
 
-def test_download_path_over_local_http(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
+def test_download_path_over_local_http(tmp_path, http_server):
+    served, url = http_server
     arrays = _write_amat(served, np.random.default_rng(1))
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        sums = {s: packed_sha256(np.packbits(x, axis=1)) for s, x in arrays.items()}
-        with pytest.raises(UserError, match="checksum"):
-            fetch_amat(tmp_path / "bad", url, {**sums, "test": "0" * 64})
-        fetch_amat(tmp_path / "data", url, sums)
-    finally:
-        server.shutdown()
+    sums = {s: packed_sha256(np.packbits(x, axis=1)) for s, x in arrays.items()}
+    with pytest.raises(UserError, match="checksum"):
+        fetch_amat(tmp_path / "bad", url, {**sums, "test": "0" * 64})
+    fetch_amat(tmp_path / "data", url, sums)
     data = load_binarized_mnist(tmp_path / "data", download_ok=False)
     assert np.array_equal(data["valid"].reshape(10, -1), arrays["valid"])
 
@@ -229,13 +218,7 @@ def test_fast_layers_change_the_estimate_by_less_than_1e_3_nats(vae):
     with torch.no_grad():
         z = sample_posterior(vae, x, 30)
         fast = importance_sampling_log_likelihood(vae, x, z)
-        swapped = [m for m in vae.decoder if isinstance(m, (ConvOn1x1, SeparableUpsamplingBilinear2d))]
-        assert len(swapped) == 3
-        for m in swapped:  # the plain PyTorch kernels of the prescribed layers
-            m.forward = type(m).__mro__[1].forward.__get__(m)
-        try:
+        with plain_pytorch_layers(vae) as n_swapped:
             plain = importance_sampling_log_likelihood(vae, x, z)
-        finally:
-            for m in swapped:
-                del m.forward
+    assert n_swapped == 3
     assert (fast - plain).abs().max() < 1e-3

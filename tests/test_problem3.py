@@ -10,9 +10,10 @@ from PIL import Image
 
 import score_fid
 from problem3 import fid, qualitative, train_gan, train_vae
+from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn_mat
 from problem3.models import Critic, Encoder, Generator, vae_loss
-from utils import UserError
+from utils import UserError, file_hash
 
 
 # ----------------------------------------------------------------------------- the Frechet distance
@@ -143,6 +144,22 @@ def test_svhn_mat_round_trip_and_split(tmp_path):
     (tmp_path / "test_32x32.mat").write_bytes(b"truncated")
     with pytest.raises(UserError, match="test_32x32.mat"):
         read_svhn_mat(tmp_path / "test_32x32.mat")
+
+
+def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_path, http_server, monkeypatch,
+                                                                          capsys):
+    served, url = http_server
+    _write_svhn(served)
+    md5 = {s: file_hash(served / f"{s}_32x32.mat", "md5") for s in ("train", "test")}
+    monkeypatch.setattr(svhn, "URL", url + "/{}_32x32.mat")
+    monkeypatch.setattr(svhn, "MD5", {**md5, "test": "0" * 32})
+    assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn-partial"
+    assert "checksum mismatch" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "test_32x32.mat").exists()  # a corrupt download is never kept
+    monkeypatch.setattr(svhn, "MD5", md5)
+    assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
+    got, _ = read_svhn_mat(tmp_path / "data" / "test_32x32.mat")
+    assert np.array_equal(got, read_svhn_mat(served / "test_32x32.mat")[0])
 
 
 def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, capsys):
