@@ -63,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=512)
     args = ap.parse_args(argv)
     if args.quick:
-        args.steps, args.lr = 600, 3e-3
+        args.steps, args.lr = 300, 1e-2
     out = results_dir("problem1", base=args.results_dir)
     t0 = time.time()
     rows = sweep(args.steps, args.lam, args.lr, args.batch_size, args.seed, args.device)
