@@ -4,8 +4,8 @@ report/report.pdf.
     python reproduce.py           # full results into ./results (see README for times on a 2-core CPU)
     python reproduce.py --quick   # smoke profile into ./results/quick, minutes
 
-A step is up to date when all its outputs exist, are newer than the code it runs, and were made in the
-same profile. Problem 3 uses the official SVHN files when present or downloadable, else svhn_partial.npz.
+A step is up to date when all its outputs exist, are newer than the code it runs and than the checkpoints
+of earlier steps it reads, and were made in the same profile. Problem 3 uses the official SVHN files when present or downloadable, else svhn_partial.npz.
 """
 from __future__ import annotations
 
@@ -16,29 +16,41 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from utils import ROOT, UserError, atomic_write, cli, results_dir
 
-# (name, command, outputs relative to the results dir, code it depends on)
+class Step(NamedTuple):
+    name: str
+    script: str
+    outputs: list[str]           # written by the step (relative to the results dir)
+    code: list[str]              # code it runs (files or folders; utils.py always counts)
+    inputs: list[str] = []       # files of earlier steps it reads: newer inputs make it stale
+    checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
+
+
 STEPS = [
-    ("Problem 1.3 sweep", ["problem1/sweep.py"], ["problem1/sweep.csv", "problem1/sweep.png",
-                                                 "problem1/sweep_values.tex"], ["problem1", "samplers.py"]),
-    ("Problem 1.4 density", ["density_estimation.py"], ["problem1/density_estimate.png",
-                                                       "problem1/density_discriminator.png",
-                                                       "problem1/density_values.tex"],
-     ["density_estimation.py", "problem1", "samplers.py"]),
-    ("Problem 2 training", ["problem2/train_vae.py"], ["problem2/train_summary.json", "problem2/training_curves.png",
-                                               "problem2/train_values.tex"],
-     ["problem2"]),
-    ("Problem 2 evaluation", ["problem2/evaluate.py"], ["problem2/evaluation.json", "problem2/evaluation_table.tex",
-                                                       "problem2/evaluation_values.tex"], ["problem2"]),
-    ("Problem 3 VAE", ["problem3/train_vae.py"], ["problem3/vae/training_curves.png"], ["problem3"]),
-    ("Problem 3 GAN", ["problem3/train_gan.py"], ["problem3/gan/training_curves.png"], ["problem3", "problem1"]),
-    ("Problem 3 qualitative", ["problem3/qualitative.py"], [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
-                                                            for f in ("samples", "perturbations", "interpolation")],
-     ["problem3"]),
-    ("Problem 3 FID", ["problem3/fid.py"], ["problem3/fid.json", "problem3/fid_values.tex"],
-     ["problem3", "score_fid.py"]),
+    Step("Problem 1.3 sweep", "problem1/sweep.py", ["problem1/sweep.csv", "problem1/sweep.png",
+                                                    "problem1/sweep_values.tex"], ["problem1", "samplers.py"]),
+    Step("Problem 1.4 density", "density_estimation.py", ["problem1/density_estimate.png",
+                                                          "problem1/density_discriminator.png",
+                                                          "problem1/density_values.tex"],
+         ["density_estimation.py", "problem1", "samplers.py"]),
+    Step("Problem 2 training", "problem2/train_vae.py", ["problem2/train_summary.json", "problem2/training_curves.png",
+                                                         "problem2/train_values.tex"], ["problem2"],
+         checkpoints=["problem2/vae.pt"]),
+    Step("Problem 2 evaluation", "problem2/evaluate.py", ["problem2/evaluation.json", "problem2/evaluation_table.tex",
+                                                          "problem2/evaluation_values.tex"], ["problem2"],
+         inputs=["problem2/vae.pt"]),
+    Step("Problem 3 VAE", "problem3/train_vae.py", ["problem3/vae/training_curves.png"], ["problem3"],
+         checkpoints=["problem3/vae/vae.pt"]),
+    Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png"], ["problem3", "problem1"],
+         checkpoints=["problem3/gan/gan.pt"]),
+    Step("Problem 3 qualitative", "problem3/qualitative.py", [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
+                                                              for f in ("samples", "perturbations", "interpolation")],
+         ["problem3"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
+    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex"],
+         ["problem3", "score_fid.py"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
 ]
 
 
@@ -49,12 +61,16 @@ def newest_code(paths: list[str]) -> float:
     return max(f.stat().st_mtime for f in files)
 
 
-def up_to_date(results: Path, outputs: list[str], code: list[str], profile: str, after: float) -> bool:
+def up_to_date(results: Path, step: Step, profile: str) -> bool:
+    """All outputs and checkpoints exist, were made in this profile, and are newer than the code and inputs."""
     stamp = results / ".profile"
     if not stamp.exists() or stamp.read_text() != profile:
         return False
-    paths = [results / o for o in outputs]
-    return all(p.exists() for p in paths) and min(p.stat().st_mtime for p in paths) > max(newest_code(code), after)
+    outputs, inputs = [results / o for o in step.outputs], [results / i for i in step.inputs]
+    if not all(p.exists() for p in outputs + inputs + [results / c for c in step.checkpoints]):
+        return False
+    newest_source = max([newest_code(step.code)] + [p.stat().st_mtime for p in inputs])
+    return min(p.stat().st_mtime for p in outputs) > newest_source
 
 
 def build_report(results: Path, profile: str) -> Path:
@@ -76,28 +92,26 @@ def build_report(results: Path, profile: str) -> Path:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke profile (minutes) into results/quick")
-    ap.add_argument("--force", action="store_true", help="rerun every step")
+    ap.add_argument("--force", action="store_true", help="rerun every step (training resumes from its checkpoint; delete it to retrain)")
     ap.add_argument("--only", default=None, help="run only steps whose name contains this text, e.g. 'Problem 1'")
     ap.add_argument("--no-report", action="store_true", help="skip the LaTeX build")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
     results = results_dir("quick") if args.quick else results_dir()
     env = {**os.environ, "A3_RESULTS_DIR": str(results), "PYTHONPATH": str(ROOT)}
-    after = 0.0  # a step is stale if an earlier step was rerun after it
-    for name, script, outputs, code in STEPS:
-        if args.only and args.only not in name:
+    for step in STEPS:
+        if args.only and args.only not in step.name:
             continue
-        if not args.force and up_to_date(results, outputs, code, profile, after):
-            print(f"[up to date] {name}")
+        if not args.force and up_to_date(results, step, profile):
+            print(f"[up to date] {step.name}")
             continue
-        cmd = [sys.executable, str(ROOT / script[0]), *script[1:], *(["--quick"] if args.quick else [])]
-        print(f"[run] {name}: {' '.join(cmd[1:])}", flush=True)
+        cmd = [sys.executable, str(ROOT / step.script), *(["--quick"] if args.quick else [])]
+        print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.time()
         if subprocess.run(cmd, env=env).returncode:
-            raise UserError(f"step failed: {name}")
+            raise UserError(f"step failed: {step.name}")
         (results / ".profile").write_text(profile)
-        after = time.time()
-        print(f"[done] {name} in {after - t0:.0f} s", flush=True)
+        print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
     if not args.no_report:
         print(f"report: {build_report(results, profile)}")
 
