@@ -272,6 +272,19 @@ def score_directory(directory, model_path=None, reference: str = "auto", root=No
     return frechet_distance(mu_p, sigma_p, mu_q, sigma_q), description
 
 
+def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
+    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from the
+    course repository; either way checked against its SHA-256."""
+    local = data_dir(root) / "svhn_classifier.pt"
+    if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
+        return dest
+    if local.exists():
+        if file_hash(local) != CLASSIFIER_SHA256:
+            raise UserError(f"{local} does not have the course classifier's SHA-256")
+        return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
+    return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
+
+
 @cli
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -290,16 +303,3 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
-
-
-def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
-    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from the
-    course repository; either way checked against its SHA-256."""
-    local = data_dir(root) / "svhn_classifier.pt"
-    if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
-        return dest
-    if local.exists():
-        if file_hash(local) != CLASSIFIER_SHA256:
-            raise UserError(f"{local} does not have the course classifier's SHA-256")
-        return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
-    return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)

@@ -66,6 +66,19 @@ class _Evil:
         return (os.system, ("echo should-never-run",))
 
 
+def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monkeypatch):
+    real = shared_data / "svhn_classifier.pt"
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "svhn_classifier.pt").write_bytes(b"not the classifier")
+    with pytest.raises(UserError, match="SHA-256"):
+        score_fid.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
+    copied = score_fid.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
+    assert copied.read_bytes() == real.read_bytes()
+    monkeypatch.setattr(score_fid, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
+    fetched = score_fid.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
+    assert score_fid.file_hash(fetched) == score_fid.CLASSIFIER_SHA256
+
+
 def test_pickles_outside_the_allow_list_are_refused(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as f:  # the legacy layout: magic, protocol, sys info, then the object
