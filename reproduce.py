@@ -5,7 +5,8 @@ report/report.pdf.
     python reproduce.py --quick   # smoke profile into ./results/quick, minutes
 
 A step is up to date when all its outputs exist, are newer than the code it runs and than the checkpoints
-of earlier steps it reads, and were made in the same profile. Problem 3 uses the official SVHN files when present or downloadable, else svhn_partial.npz.
+of earlier steps it reads, and were made in the same profile. Problem 3 uses the official SVHN files when
+present or downloadable, else svhn_partial.npz.
 """
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def build_report(results: Path, profile: str) -> Path:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke profile (minutes) into results/quick")
-    ap.add_argument("--force", action="store_true", help="rerun every step (training resumes from its checkpoint; delete it to retrain)")
+    ap.add_argument("--force", action="store_true",
+                    help="rerun every step (training resumes from its checkpoint; delete it to retrain)")
     ap.add_argument("--only", default=None, help="run only steps whose name contains this text, e.g. 'Problem 1'")
     ap.add_argument("--no-report", action="store_true", help="skip the LaTeX build")
     args = ap.parse_args(argv)

@@ -3,10 +3,9 @@ plain PyTorch layers, measured in the same run; prints the ratio and the largest
 (nats per image, all float32). The evaluator runs in inference mode over M x K samples in cache-sized chunks, with
 the decoder's 5x5 convolution on a 1x1 map as one matmul and bilinear upsampling as two matmuls; a third line
 shows the same evaluator on one M x K batch (why the CPU default chunk is small).
-    python bench/bench_importance_sampling.py [--images 20 --k 200]"""
+    python bench/bench_importance_sampling.py [--images 20 --k 200 --repeats 3]"""
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -14,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem2.importance_sampling import (importance_sampling_log_likelihood, log_mean_weight,  # noqa: E402
                                           log_weight_terms, sample_posterior)
 from problem2.model import VAE, plain_pytorch_layers  # noqa: E402
+from bench.timing import best_seconds  # noqa: E402
 from utils import get_device  # noqa: E402
 
 
@@ -22,12 +22,6 @@ def naive(model, x, z):
     with plain_pytorch_layers(model):
         return torch.stack([importance_sampling_log_likelihood(model, x[i:i + 1], z[i:i + 1])[0]
                             for i in range(len(x))])
-
-
-def timed(fn, *args):
-    t = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - t
 
 
 @torch.inference_mode()
@@ -39,6 +33,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--k", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3, help="each figure is the best of this many runs")
     args = ap.parse_args()
     device = get_device()
     torch.manual_seed(0)
@@ -47,9 +42,9 @@ if __name__ == "__main__":
     with torch.no_grad():
         z = sample_posterior(model, x, args.k)
     evaluator(model, x[:2], z[:2])  # warm-up
-    slow, t_naive = timed(naive, model, x, z)
-    fast, t_fast = timed(evaluator, model, x, z)
-    _, t_one_batch = timed(evaluator, model, x, z, args.images * args.k)
+    slow, t_naive = best_seconds(lambda: naive(model, x, z), args.repeats)
+    fast, t_fast = best_seconds(lambda: evaluator(model, x, z), args.repeats)
+    _, t_one_batch = best_seconds(lambda: evaluator(model, x, z, args.images * args.k), args.repeats)
     n = args.images * args.k
     print(f"device: {device}; {args.images} images x K = {args.k}; {torch.get_num_threads()} threads")
     print(f"naive per-image loop:     {n / t_naive:8.0f} decoded samples/s")

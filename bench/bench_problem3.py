@@ -2,7 +2,6 @@
 the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models.
     python bench/bench_problem3.py"""
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import score_fid  # noqa: E402
 from problem1.divergences import gradient_penalty  # noqa: E402
 from problem3.models import Critic, Encoder, Generator, vae_loss  # noqa: E402
+from bench.timing import best_seconds  # noqa: E402
 from utils import get_device  # noqa: E402
 
 
-def timed(fn, repeat=1):
-    t = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - t) / repeat
+def timed(fn, repeats=1):
+    """Fastest of ``repeats`` calls, in seconds."""
+    return best_seconds(fn, repeats)[1]
 
 
 if __name__ == "__main__":

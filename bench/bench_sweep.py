@@ -5,7 +5,6 @@ samplers alone in batches per second. Same run, after a warm-up; each figure is 
 import argparse
 import random
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem1.divergences import estimate_jsd, estimate_wd  # noqa: E402
 from samplers import distribution1  # noqa: E402
+from bench.timing import best_seconds  # noqa: E402
 from utils import get_device  # noqa: E402
 
 
@@ -27,12 +27,7 @@ def vectorized(x):
 
 def best_rate(fn, units, repeats):
     """units per second of fn(), best of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return units / min(times)
+    return units / best_seconds(fn, repeats)[1]
 
 
 if __name__ == "__main__":

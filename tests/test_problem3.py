@@ -76,7 +76,7 @@ def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monke
     assert copied.read_bytes() == real.read_bytes()
     monkeypatch.setattr(score_fid, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
     fetched = score_fid.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
-    assert score_fid.file_hash(fetched) == score_fid.CLASSIFIER_SHA256
+    assert file_hash(fetched) == score_fid.CLASSIFIER_SHA256
 
 
 def test_pickles_outside_the_allow_list_are_refused(tmp_path):
