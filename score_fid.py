@@ -282,7 +282,11 @@ def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Pat
         if file_hash(local) != CLASSIFIER_SHA256:
             raise UserError(f"{local} does not have the course classifier's SHA-256")
         return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
-    return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
+    try:
+        return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
+    except UserError as e:
+        raise UserError(f"{local} not found, and {e}; put the course's svhn_classifier.pt in the data directory "
+                        "(--data-dir or $A3_DATA_DIR)") from None
 
 
 @cli

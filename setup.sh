@@ -13,4 +13,4 @@ if ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null; then
     echo "note: install latexmk, TeX Live (latex-recommended) and poppler-utils to build the report" >&2
   fi
 fi
-python3 -c "import score_fid; print('classifier:', score_fid.fetch_classifier())"
+python3 -c "import score_fid, utils; utils.cli(lambda argv: print('classifier:', score_fid.fetch_classifier()))()"

@@ -74,6 +74,9 @@ def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monke
         score_fid.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
     copied = score_fid.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
     assert copied.read_bytes() == real.read_bytes()
+    monkeypatch.setattr(score_fid, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
+    with pytest.raises(UserError, match=r"not found, and could not download .*A3_DATA_DIR"):
+        score_fid.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
     monkeypatch.setattr(score_fid, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
     fetched = score_fid.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
     assert file_hash(fetched) == score_fid.CLASSIFIER_SHA256
