@@ -11,6 +11,7 @@ present or downloadable, else svhn_partial.npz.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from utils import ROOT, UserError, atomic_write, cli, results_dir
+import torch
+
+from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir
 
 class Step(NamedTuple):
     name: str
@@ -28,6 +31,7 @@ class Step(NamedTuple):
     code: list[str]              # code it runs (files or folders; utils.py always counts)
     inputs: list[str] = []       # files of earlier steps it reads: newer inputs make it stale
     checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
+    recipe: bool = False         # a Problem 3 training step: takes --profile, reruns when its run.json differs
 
 
 STEPS = [
@@ -43,14 +47,16 @@ STEPS = [
     Step("Problem 2 evaluation", "problem2/evaluate.py", ["problem2/evaluation.json", "problem2/evaluation_table.tex",
                                                           "problem2/evaluation_values.tex"], ["problem2"],
          inputs=["problem2/vae.pt"]),
-    Step("Problem 3 VAE", "problem3/train_vae.py", ["problem3/vae/training_curves.png"], ["problem3"],
-         checkpoints=["problem3/vae/vae.pt"]),
-    Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png"], ["problem3", "problem1"],
-         checkpoints=["problem3/gan/gan.pt"]),
+    Step("Problem 3 VAE", "problem3/train_vae.py", ["problem3/vae/training_curves.png", "problem3/vae/run.json",
+                                                    "problem3/vae/values.tex"], ["problem3", "score_fid.py"],
+         checkpoints=["problem3/vae/vae.pt"], recipe=True),
+    Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png", "problem3/gan/run.json",
+                                                    "problem3/gan/values.tex"], ["problem3", "problem1", "score_fid.py"],
+         checkpoints=["problem3/gan/gan.pt"], recipe=True),
     Step("Problem 3 qualitative", "problem3/qualitative.py", [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
-                                                              for f in ("samples", "perturbations", "interpolation")],
-         ["problem3"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
-    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex"],
+                                                              for f in ("samples", "perturbations", "interpolation")]
+         + ["problem3/qualitative.json"], ["problem3"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
+    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex", "problem3/fid_curves.png"],
          ["problem3", "score_fid.py"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
 ]
 
@@ -62,11 +68,16 @@ def newest_code(paths: list[str]) -> float:
     return max(f.stat().st_mtime for f in files)
 
 
-def up_to_date(results: Path, step: Step, profile: str) -> bool:
-    """All outputs and checkpoints exist, were made in this profile, and are newer than the code and inputs."""
+def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
+    """All outputs and checkpoints exist, were made in this profile (and Problem 3 recipe), and are newer than
+    the code and inputs."""
     stamp = results / ".profile"
     if not stamp.exists() or stamp.read_text() != profile:
         return False
+    if step.recipe:
+        run = results / step.outputs[1]
+        if not run.exists() or json.loads(run.read_text()).get("profile") != recipe:
+            return False
     outputs, inputs = [results / o for o in step.outputs], [results / i for i in step.inputs]
     if not all(p.exists() for p in outputs + inputs + [results / c for c in step.checkpoints]):
         return False
@@ -97,23 +108,33 @@ def main(argv=None):
                     help="rerun every step (training resumes from its checkpoint; delete it to retrain)")
     ap.add_argument("--only", default=None, help="run only steps whose name contains this text, e.g. 'Problem 1'")
     ap.add_argument("--no-report", action="store_true", help="skip the LaTeX build")
+    ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
+                    help="Problem 3 recipe (problem3/recipes.py); auto: gpu when CUDA is available, else cpu")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
+    recipe = args.profile if args.profile != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
+    steps = [s for s in STEPS if not args.only or args.only in s.name]
+    if not steps:
+        raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in STEPS)}")
     results = results_dir("quick") if args.quick else results_dir()
     env = {**os.environ, "A3_RESULTS_DIR": str(results), "PYTHONPATH": str(ROOT)}
-    for step in STEPS:
-        if args.only and args.only not in step.name:
-            continue
-        if not args.force and up_to_date(results, step, profile):
+    device = device_description(get_device())
+    print(f"profile {profile}, Problem 3 recipe {recipe}, device {device}", flush=True)
+    t_start = time.time()
+    for step in steps:
+        if not args.force and up_to_date(results, step, profile, recipe):
             print(f"[up to date] {step.name}")
             continue
-        cmd = [sys.executable, str(ROOT / step.script), *(["--quick"] if args.quick else [])]
+        cmd = [sys.executable, str(ROOT / step.script), *(["--quick"] if args.quick else []),
+               *(["--profile", recipe] if step.recipe else [])]
         print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.time()
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
         (results / ".profile").write_text(profile)
         print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
+    print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "
+          f"device {device})", flush=True)
     if not args.no_report:
         print(f"report: {build_report(results, profile)}")
 

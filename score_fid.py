@@ -1,12 +1,14 @@
-"""FID of a directory of samples against SVHN, with features from the course's SVHN classifier.
+"""FID of a directory of samples against real SVHN test images, with features from the course's SVHN classifier.
 
-    python score_fid.py path/to/sample_directory/ [--model svhn_classifier.pt]
+    python score_fid.py path/to/sample_directory/ [--model svhn_classifier.pt] [--data-dir DIR]
 
-``sample_directory`` must hold exactly one subdirectory of images (e.g. ``samples/``). Images are resized
-to 32x32, scaled to [0, 1] and normalised to [-1, 1]; features are the classifier's 512-d
-``extract_features`` (its convolutional stack). The reference set is the SVHN test split (26,032 images)
-when ``test_32x32.mat`` is in the data directory or can be downloaded; ``--reference svhn-partial`` uses
-the 1,264 real images of ``svhn_partial.npz`` instead (FIDs then are NOT comparable with test-set FIDs).
+``sample_directory`` must hold exactly one subdirectory (e.g. ``samples/``); every image inside it, nested
+folders included, is scored (the course's ImageFolder reading). Images are resized to 32x32, scaled to
+[0, 1] and normalised to [-1, 1]; features are the classifier's 512-d ``extract_features`` (its
+convolutional stack). The reference is the SVHN test split (26,032 images) when ``test_32x32.mat`` is in
+the data directory or can be downloaded, else the first 10,000 test images of ``svhn_test_10k.npz``; the
+printed line names which. The classifier is ``--model``, else ./svhn_classifier.pt, else the one in the
+data directory.
 
     FID = ||mu_p - mu_q||^2 + Tr(S_p + S_q - 2 (S_p S_q)^{1/2})     (Eq. 1 of the assignment)
 """
@@ -147,15 +149,20 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
     return model.to(get_device(device)).eval()
 
 
-def default_classifier_path() -> Path:
-    """svhn_classifier.pt at the repository root (placed by setup), else the one in the data directory."""
-    top = ROOT / "svhn_classifier.pt"
-    return top if top.exists() else data_dir() / "svhn_classifier.pt"
+def default_classifier_path(root=None) -> Path:
+    """svhn_classifier.pt at the repository root (placed by setup), else the classifier in the data directory
+    (``root``: --data-dir), the course's .pt or its state-dict .npz."""
+    for path in (ROOT / "svhn_classifier.pt", data_dir(root) / "svhn_classifier.pt",
+                 data_dir(root) / "svhn_classifier_state_dict.npz"):
+        if path.exists():
+            return path
+    return ROOT / "svhn_classifier.pt"  # load_classifier names it in its error
 
 
 # ----------------------------------------------------------------------------- images and features
 def list_images(directory: str | Path) -> list[Path]:
-    """The image files of ``directory``'s single subdirectory; one clear error otherwise."""
+    """The image files under ``directory``'s single subdirectory, nested folders included (as the course's
+    ImageFolder finds them), sorted; other files are reported as skipped. One clear error otherwise."""
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"not a directory: {directory}")
@@ -163,9 +170,16 @@ def list_images(directory: str | Path) -> list[Path]:
     if len(subdirs) != 1:
         raise UserError(f"{directory} must hold exactly one subdirectory of images (e.g. samples/), "
                         f"found {len(subdirs)}")
-    files = sorted(p for p in subdirs[0].iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise UserError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {subdirs[0]}")
+    found = sorted(p for p in subdirs[0].rglob("*") if p.is_file())
+    files = [p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS]
+    skipped = [p for p in found if p.suffix.lower() not in IMAGE_EXTENSIONS]
+    if skipped:
+        names = ", ".join(str(p.relative_to(subdirs[0])) for p in skipped[:3])
+        print(f"note: skipped {len(skipped)} file(s) that are not images: {names}"
+              f"{', ...' if len(skipped) > 3 else ''}", file=sys.stderr)
+    if len(files) < 2:
+        raise UserError(f"{len(files)} image(s) ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {subdirs[0]}; "
+                        "FID needs at least 2")
     return files
 
 
@@ -234,7 +248,8 @@ def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
     middle = root_p @ sigma_q @ root_p
     tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
     diff = mu_p - mu_q
-    return float(diff @ diff + np.trace(sigma_p) + np.trace(sigma_q) - 2 * tr_covmean)
+    fid = float(diff @ diff + np.trace(sigma_p) + np.trace(sigma_q) - 2 * tr_covmean)
+    return max(fid, 0.0)  # >= 0 in exact arithmetic: a negative value is rounding (identical sets)
 
 
 def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
@@ -246,30 +261,46 @@ def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
 
 
 # ----------------------------------------------------------------------------- the reference set
-def reference_statistics(model: Classifier, model_path: Path, reference: str, root=None,
+def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
     from problem3.data import load_reference_images
 
     images, source, description = load_reference_images(reference, root)
     key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
-    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{reference}_{key}.npz"
+    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
     if cache.exists():
         with np.load(cache) as d:
             return d["mu"], d["sigma"], description
     mu, sigma = feature_statistics(extract_features(model, images))
-    atomic_write(cache, lambda tmp: np.savez(open(tmp, "wb"), mu=mu, sigma=sigma))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, mu=mu, sigma=sigma)
+
+    atomic_write(cache, write)
     return mu, sigma, description
 
 
-def score_directory(directory, model_path=None, reference: str = "auto", root=None, device=None) -> tuple[float, str]:
-    """FID of the images in ``directory``'s single subdirectory; returns (fid, reference description)."""
-    model_path = Path(model_path) if model_path else default_classifier_path()
-    model = load_classifier(model_path, device)
-    images = load_images(list_images(directory))
-    mu_p, sigma_p, description = reference_statistics(model, model_path, reference, root)
-    mu_q, sigma_q = feature_statistics(extract_features(model, images))
-    return frechet_distance(mu_p, sigma_p, mu_q, sigma_q), description
+class FidScorer:
+    """The classifier and the reference statistics, loaded once; scores sets of images against them.
+
+    ``reference``: auto (SVHN test split if available, else its first 10,000 images), svhn-test, svhn-test-10k.
+    ``description`` names the reference and its size, e.g. "SVHN test, first 10,000 images"."""
+
+    def __init__(self, model_path=None, reference: str = "auto", root=None, device=None):
+        self.model_path = Path(model_path) if model_path else default_classifier_path(root)
+        self.model = load_classifier(self.model_path, device)
+        self.mu, self.sigma, self.description = reference_statistics(self.model, self.model_path, reference, root)
+
+    def score_images(self, images: np.ndarray) -> float:
+        """FID of uint8 images (N, 32, 32, 3), N >= 2, against the reference."""
+        mu, sigma = feature_statistics(extract_features(self.model, images))
+        return frechet_distance(self.mu, self.sigma, mu, sigma)
+
+    def score_directory(self, directory) -> float:
+        """FID of the images under ``directory``'s single subdirectory (as ``python score_fid.py directory``)."""
+        return self.score_images(load_images(list_images(directory)))
 
 
 def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
@@ -293,15 +324,18 @@ def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Pat
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("directory", help="directory holding one subdirectory of sample images")
-    ap.add_argument("--model", default=None, help="classifier (.pt of the course, or state-dict .npz); "
-                                                  "default: ./svhn_classifier.pt")
-    ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-partial"],
-                    help="reference images (auto: SVHN test if available, else svhn-partial)")
-    ap.add_argument("--data-dir", default=None, help="data directory (default: $A3_DATA_DIR or ./data)")
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--model", default=None, help="classifier (.pt of the course, or state-dict .npz); default: "
+                                                  "./svhn_classifier.pt, else the one in the data directory")
+    ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-test-10k"],
+                    help="real test images to compare with (default: auto = the SVHN test split, 26,032 images, "
+                         "when test_32x32.mat is present or downloadable, else its first 10,000 images)")
+    ap.add_argument("--data-dir", default=None, help="data directory: reference images and, if not at the top "
+                                                     "level, the classifier (default: $A3_DATA_DIR or ./data)")
+    ap.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     args = ap.parse_args(argv)
-    fid, description = score_directory(args.directory, args.model, args.reference, args.data_dir, args.device)
-    print(f"reference: {description}", file=sys.stderr)
+    scorer = FidScorer(args.model, args.reference, args.data_dir, args.device)
+    fid = scorer.score_directory(args.directory)
+    print(f"reference: {scorer.description}", file=sys.stderr)
     print("FID score:", fid)
 
 

@@ -49,10 +49,38 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
 
 # ----------------------------------------------------------------------------- device, seeds, paths
 def get_device(name: str | None = None) -> torch.device:
-    """``name`` if given, else CUDA when present, else CPU."""
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot be used."""
+    if not name:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model and core count, e.g. for run summaries."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "CPU"
+    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (epochs, iterations, batch sizes, K, n)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def seed_everything(seed: int) -> None:
@@ -206,10 +234,12 @@ def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | o
     """One panel per list of column names, sharing the x column; saved to ``path``."""
     pyplot = plt()
     fig, axes = pyplot.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
-    xs = [r[x] for r in rows]
+    styles = ["-", "--", ":", "-."]
     for ax, cols in zip(axes[0], panels):
-        for c in cols:
-            ax.plot(xs, [r.get(c, math.nan) for r in rows], label=c)
+        for c, style in zip(cols, styles):
+            pts = [(r[x], r[c]) for r in rows if math.isfinite(r.get(c, math.nan))]  # sparse: checkpoints only
+            sparse = len(pts) < len(rows) / 2
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o" if sparse else None, ms=3, label=c)
         ax.set_xlabel(x)
         ax.legend()
     fig.suptitle(title)

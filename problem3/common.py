@@ -1,52 +1,128 @@
-"""What the Problem 3 scripts share: flags, data preparation, sample grids."""
+"""What the Problem 3 scripts share: flags and recipes, data preparation, the FID monitor, sample grids."""
 from __future__ import annotations
 
 import argparse
 import json
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from problem3.data import load_training_images, to_model_input
+from problem3.data import load_training_images, to_model_input, to_uint8
 from problem3.models import LATENT
-from utils import common_args, get_device, results_dir, seed_everything, write_tex_values
+from problem3.recipes import RECIPES, apply_recipe, pick_profile
+from utils import atomic_write, common_args, device_description, get_device, positive_int, results_dir, seed_everything, write_tex_values
 
 
-def training_parser(doc: str, iterations: int, lr: float, batch_size: int = 64) -> argparse.ArgumentParser:
+def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
+    """The flags of a Problem 3 training script; recipe settings default to None (filled by the profile)."""
+    cpu, gpu = RECIPES["cpu"][model], RECIPES["gpu"][model]
+
+    def recipe_help(text: str, key: str) -> str:
+        return f"{text} (default: {cpu[key]} in the cpu recipe, {gpu[key]} in the gpu recipe)"
+
     ap = common_args(argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter))
+    ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
+                    help="recipe (problem3/recipes.py); auto: gpu on a CUDA device, else cpu; explicit flags win")
     ap.add_argument("--dataset", default="auto", choices=["auto", "svhn", "svhn-partial"],
-                    help="auto: official SVHN if present or downloadable, else svhn_partial.npz")
-    ap.add_argument("--iterations", type=int, default=iterations, help="generator / VAE updates")
-    ap.add_argument("--batch-size", type=int, default=batch_size)
-    ap.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
-    ap.add_argument("--width", type=int, default=32,
-                    help="channel width of generator / encoder / critic (32 for CPU runs; 64 for full SVHN on a GPU)")
-    ap.add_argument("--ckpt-every", type=int, default=200, help="checkpoint and sample grid every N iterations")
+                    help="training images; auto: official SVHN train if present or downloadable, else svhn_partial.npz")
+    ap.add_argument("--iterations", type=positive_int, default=None, help=recipe_help("generator / VAE updates", "iterations"))
+    ap.add_argument("--batch-size", type=positive_int, default=None, help=recipe_help("batch size", "batch_size"))
+    ap.add_argument("--lr", type=float, default=None, help=recipe_help("Adam learning rate", "lr"))
+    ap.add_argument("--width", type=positive_int, default=None, help=recipe_help("channel width of every network", "width"))
+    ap.add_argument("--ckpt-every", type=positive_int, default=None,
+                    help=recipe_help("checkpoint, monitoring and FID every N iterations", "ckpt_every"))
+    ap.add_argument("--fid-samples", type=positive_int, default=1000, help="samples (fixed latents) per monitoring FID (default: 1000)")
+    ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-test-10k"],
+                    help="FID reference (default auto: SVHN test split, else its first 10,000 images)")
+    ap.add_argument("--model", default=None, help="classifier for FID (default: ./svhn_classifier.pt, else the "
+                                                  "one in the data directory)")
+    if model == "gan":
+        ap.add_argument("--n-critic", type=positive_int, default=None,
+                        help=recipe_help("critic updates per generator update", "n_critic"))
+        ap.add_argument("--lam", type=float, default=None, help=recipe_help("gradient-penalty weight", "lam"))
+        ap.add_argument("--augment", default=None, help=recipe_help(
+            "differentiable augmentations for the critic: comma-separated translation, color, cutout, or none",
+            "augment"))
+        ap.add_argument("--ema", type=float, default=None, help=recipe_help(
+            "decay of the generator's weight average used for sampling; 0: sample the trained generator", "ema"))
     return ap
 
 
-def prepare(args, name: str, **extra_values) -> tuple[torch.Tensor, torch.device, Path]:
-    """Training images as a float tensor (N, 3, 32, 32) in [-1, 1] on the device, the device, the output dir.
-    Also writes the run's settings as <out>/values.tex for the report (``extra_values``: more of them)."""
+@dataclass
+class TrainingRun:
+    """Everything a Problem 3 training script starts from."""
+    train: torch.Tensor      # (N, 3, 32, 32) in [-1, 1], on the device
+    valid: torch.Tensor      # (V, 3, 32, 32) held-out real training-distribution images, on the device
+    device: torch.device
+    out: Path                # <results>/problem3/<model>/
+    profile: str             # cpu or gpu
+    settings: dict           # the recipe settings in force (explicit flags included)
+    dataset: str             # svhn or svhn-partial
+
+
+def prepare(args, model: str) -> TrainingRun:
+    """Seed, resolve the recipe, load the training and validation images onto the device."""
     seed_everything(args.seed)
-    data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
     device = get_device(args.device)
-    out = results_dir("problem3", name, base=args.results_dir)
-    (out / "dataset.json").write_text(json.dumps({"dataset": data["dataset"], "train_images": len(data["train"])}))
-    print(f"{name}: {len(data['train'])} training images from {data['dataset']} on {device}")
-    tag = name.capitalize()
-    write_tex_values(out / "values.tex", {
-        f"Pthree{tag}Iterations": str(args.iterations), f"Pthree{tag}Lr": f"{args.lr:g}", f"Pthree{tag}Width": str(args.width),
-        f"Pthree{tag}Batch": str(args.batch_size), f"Pthree{tag}Images": str(len(data["train"])),
-        f"Pthree{tag}Dataset": data["dataset"], **{f"Pthree{tag}{k}": str(v) for k, v in extra_values.items()}})
-    return to_model_input(data["train"]).to(device), device, out
+    profile = pick_profile(args.profile, device)
+    settings = apply_recipe(args, model, profile)
+    data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
+    out = results_dir("problem3", model, base=args.results_dir)
+    print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
+          f"{data['dataset']} on {device}; {profile} recipe {settings}")
+    return TrainingRun(to_model_input(data["train"]).to(device), to_model_input(data["valid"]).to(device), device,
+                       out, profile, settings, data["dataset"])
+
+
+def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dict | None = None) -> None:
+    """After training: <out>/run.json (recipe, device, wall time, data, versions) and values.tex for the report."""
+    summary = {"model": model, "profile": run.profile, "settings": run.settings, "dataset": run.dataset,
+               "train_images": len(run.train), "valid_images": len(run.valid), "device": str(run.device),
+               "device_name": device_description(run.device), "wall_s": rows[-1]["elapsed_s"], "final": rows[-1],
+               "torch": torch.__version__, "numpy": np.__version__, "date": time.strftime("%Y-%m-%d"), **(extra or {})}
+    atomic_write(run.out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    tag = model.capitalize()
+    values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
+              "Batch": run.settings["batch_size"], "Images": len(run.train), "Dataset": run.dataset,
+              "Profile": run.profile, "Device": str(run.device), "Minutes": f"{summary['wall_s'] / 60:.1f}"}
+    values.update({k.replace("_", " ").title().replace(" ", ""): v for k, v in run.settings.items()
+                   if k not in ("iterations", "lr", "width", "batch_size", "ckpt_every")})
+    write_tex_values(run.out / "values.tex", {f"Pthree{tag}{k}": str(v) for k, v in values.items()})
+
+
+class FidMonitor:
+    """FID of g(z) for a fixed set of latent codes, against the cached reference statistics (score_fid)."""
+
+    def __init__(self, args, device: torch.device, n: int):
+        from score_fid import FidScorer
+
+        self.scorer = FidScorer(args.model, args.reference, args.data_dir, device)
+        self.z = fixed_latents(n, seed=4321, device=device)
+
+    @torch.no_grad()
+    def __call__(self, g) -> float:
+        return self.scorer.score_images(generate_uint8(g, self.z))
+
+
+@torch.no_grad()
+def generate_uint8(g, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """uint8 images (N, 32, 32, 3) of g(z) for z (N, 100), in batches, g in eval mode."""
+    was_training = g.training
+    g.eval()
+    images = np.concatenate([to_uint8(g(z[i:i + batch_size])) for i in range(0, len(z), batch_size)])
+    g.train(was_training)
+    return images
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> Path:
     """Save float images (N, 3, 32, 32) in [-1, 1] as one PNG grid."""
     from torchvision.utils import save_image
 
-    save_image(images.detach().cpu().clamp(-1, 1) * 0.5 + 0.5, path, nrow=nrow, padding=2, pad_value=1.0)
+    atomic_write(path, lambda tmp: save_image(images.detach().cpu().clamp(-1, 1) * 0.5 + 0.5, tmp, format="png",
+                                              nrow=nrow, padding=2, pad_value=1.0))
     return path
 
 

@@ -1,11 +1,17 @@
-"""SVHN for Problem 3: the official .mat files, or the 1,264 real images of svhn_partial.npz.
+"""SVHN for Problem 3: training images and the FID reference set.
 
-Datasets (``--dataset``):
-* ``svhn``: train_32x32.mat (split into train / validation with a seeded permutation) and test_32x32.mat
-  (the FID reference), from the data directory, else downloaded from the official site with md5 checks.
-* ``svhn-partial``: svhn_partial.npz (1,083 train + 181 extra images, no labels), a small real set;
-  FIDs against it are NOT comparable with test-set FIDs.
-* ``auto``: ``svhn`` when the official files are present or can be downloaded, else ``svhn-partial``.
+Training images (``--dataset``):
+* ``svhn``: train_32x32.mat from the data directory, else downloaded from the official site with an md5
+  check; a seeded 90/10 train / validation split.
+* ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files (no
+  labels), a small real training set; a seeded 64-image validation part is held out.
+* ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
+
+FID reference (``--reference``), never a training image:
+* ``svhn-test``: test_32x32.mat (26,032 images), present or downloaded.
+* ``svhn-test-10k``: svhn_test_10k.npz, the first 10,000 images of the same test split.
+* ``auto``: ``svhn-test`` when available, else ``svhn-test-10k``.
+
 Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1, 1].
 """
 from __future__ import annotations
@@ -21,6 +27,8 @@ from utils import UserError, data_dir, download
 URL = "http://ufldl.stanford.edu/housenumbers/{}_32x32.mat"
 MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}
 PARTIAL = "svhn_partial.npz"
+TEST_10K = "svhn_test_10k.npz"
+PARTIAL_VALID = 64  # held-out real images of svhn_partial.npz (validation, critic gap)
 
 
 def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -58,55 +66,66 @@ def resolve_dataset(name: str, root=None) -> str:
         raise UserError(f"unknown dataset {name!r}")
     if name != "auto":
         return name
-    if svhn_file("train", root) and svhn_file("test", root):
+    if svhn_file("train", root):
         return "svhn"
-    print("note: official SVHN files unavailable; using the 1,264 real images of svhn_partial.npz",
+    print("note: official SVHN train file unavailable; training on the 1,264 real images of svhn_partial.npz",
           file=sys.stderr)
     return "svhn-partial"
 
 
-def load_partial(root=None) -> tuple[np.ndarray, Path]:
-    path = data_dir(root) / PARTIAL
+def _load_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
+    """Concatenate uint8 (N, 32, 32, 3) arrays ``keys`` of an .npz file; one clear error otherwise."""
     if not path.exists():
-        raise UserError(f"{path} not found (needed for --dataset svhn-partial)")
+        raise UserError(f"{path} not found (needed for {what}; see the README's data table)")
     try:
         with np.load(path) as d:
-            x = np.concatenate([d["train_first"], d["extra_first"]])
-    except Exception as e:  # noqa: BLE001
-        raise UserError(f"{path}: corrupt or unreadable ({type(e).__name__}: {e})") from None
+            x = np.concatenate([d[k] for k in keys])
+    except Exception as e:  # noqa: BLE001 - truncated file, not an npz, missing keys
+        raise UserError(f"{path}: corrupt or not the expected file ({type(e).__name__}: {e})") from None
     if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3):
         raise UserError(f"{path}: images have dtype {x.dtype} and shape {x.shape}; expected uint8 (N, 32, 32, 3)")
-    return x, path
+    return x
+
+
+def load_partial(root=None) -> tuple[np.ndarray, Path]:
+    """The 1,264 real train + extra images of svhn_partial.npz, uint8 (N, 32, 32, 3), and the file."""
+    path = data_dir(root) / PARTIAL
+    return _load_npz_images(path, ["train_first", "extra_first"], "--dataset svhn-partial"), path
 
 
 def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
                          seed: int = 0) -> dict[str, np.ndarray]:
-    """{'train', 'valid'} uint8 image arrays; a seeded split of the training file (svhn-partial: all train)."""
+    """{'train', 'valid'}: uint8 image arrays from a seeded split of the training file, and 'dataset'.
+    Official train: ``valid_fraction`` held out; svhn-partial: :data:`PARTIAL_VALID` images held out."""
     dataset = resolve_dataset(dataset, root)
     if dataset == "svhn-partial":
         x, _ = load_partial(root)
-        return {"train": x, "valid": x[:0], "dataset": dataset}
-    path = svhn_file("train", root)
-    if path is None:
-        raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
-    x, _ = read_svhn_mat(path)
+        n_valid = PARTIAL_VALID
+    else:
+        path = svhn_file("train", root)
+        if path is None:
+            raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
+        x, _ = read_svhn_mat(path)
+        n_valid = int(round(valid_fraction * len(x)))
     perm = np.random.default_rng(seed).permutation(len(x))
-    n_valid = int(round(valid_fraction * len(x)))
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 
 
-def load_reference_images(reference: str, root=None) -> tuple[np.ndarray, Path, str]:
-    """(images, source file, description) of the FID reference set: the SVHN test split or svhn-partial."""
-    if reference in ("auto", "svhn-test"):
+def load_reference_images(reference: str = "auto", root=None) -> tuple[np.ndarray, Path, str]:
+    """(images, source file, description) of the FID reference: real SVHN test images, never training ones."""
+    if reference not in ("auto", "svhn-test", "svhn-test-10k"):
+        raise UserError(f"unknown FID reference {reference!r} (auto, svhn-test, svhn-test-10k)")
+    if reference != "svhn-test-10k":
         path = svhn_file("test", root)
         if path is not None:
             x, _ = read_svhn_mat(path)
-            return x, path, f"SVHN test split ({len(x)} images)"
+            return x, path, f"SVHN test, {len(x):,} images"
         if reference == "svhn-test":
             raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
-        print("note: SVHN test split unavailable; FID against svhn_partial.npz (not comparable)", file=sys.stderr)
-    x, path = load_partial(root)
-    return x, path, f"svhn_partial.npz ({len(x)} real SVHN images; NOT comparable with test-set FID)"
+        print(f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr)
+    path = data_dir(root) / TEST_10K
+    x = _load_npz_images(path, ["x"], "the FID reference without test_32x32.mat")
+    return x, path, f"SVHN test, first {len(x):,} images"
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:

@@ -12,6 +12,7 @@ from torch import nn
 from utils import UserError, load_checkpoint
 
 LATENT = 100
+CHECKPOINTS = {"vae": "vae/vae.pt", "gan": "gan/gan.pt"}  # under <results>/problem3/
 
 
 class Generator(nn.Module):
@@ -62,24 +63,56 @@ class Critic(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
-def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor):
+def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor, noise: torch.Tensor | None = None):
     """Per-image negative ELBO with p(x|z) = N(x; g(z), I), in nats (x in [-1, 1], D = 3072):
     -log p(x|z) = 0.5 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
+    ``noise`` (N, 100): the standard normal draw of z = mu + sigma * noise (default: fresh).
     Returns (neg_elbo, reconstruction, kl), each (N,)."""
     mu, sigma = encoder(x)
-    z = mu + sigma * torch.randn_like(sigma)
+    z = mu + sigma * (torch.randn_like(sigma) if noise is None else noise)
     d = x[0].numel()
     rec = 0.5 * (x - generator(z)).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
     kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * sigma.log()).sum(1)
     return rec + kl, rec, kl
 
 
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """average <- d * average + (1 - d) * model, parameter by parameter (buffers untouched), after update
+    ``step`` (0-based), with the warm-up d = min(decay, (1 + step) / (10 + step)) so that early averages do not
+    hold on to the random initial weights."""
+    d = min(decay, (1 + step) / (10 + step))
+    for a, m in zip(average.parameters(), model.parameters()):
+        a.lerp_(m, 1.0 - d)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(g: Generator, batches: int = 8, batch_size: int = 256, seed: int = 0) -> Generator:
+    """Re-estimate g's batch-norm statistics as exact averages over ``batches`` batches of z ~ N(0, I).
+    Needed for averaged (EMA) weights, whose activations differ from those the running statistics saw."""
+    device = next(g.parameters()).device
+    norms = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    gen = torch.Generator().manual_seed(seed)
+    g.train()
+    for _ in range(batches):
+        g(torch.randn(batch_size, g.latent_dim, generator=gen).to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return g.eval()
+
+
 def load_generator(path: Path, device) -> Generator:
-    """The generator of a Problem 3 training checkpoint (VAE or GAN), in eval mode."""
+    """The sampling generator of a Problem 3 training checkpoint, in eval mode: the weight average
+    (``generator_ema``) when the run kept one, else the trained generator."""
     state = load_checkpoint(path, device)
     g = Generator(width=state.get("meta", {}).get("width", 32)).to(device)
+    modules = state.get("modules", {})
     try:
-        g.load_state_dict(state["modules"]["generator"])
+        g.load_state_dict(modules["generator_ema"] if "generator_ema" in modules else modules["generator"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path} holds no generator of this architecture ({type(e).__name__})") from None
     return g.eval()

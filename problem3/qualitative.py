@@ -5,6 +5,7 @@ interpolation in latent space vs data space. Reads <results>/problem3/{vae/vae.p
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -13,11 +14,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem3.common import fixed_latents, save_grid  # noqa: E402
-from problem3.models import LATENT, load_generator  # noqa: E402
-from utils import cli, common_args, get_device, results_dir, write_csv  # noqa: E402
+from problem3.models import CHECKPOINTS, LATENT, load_generator  # noqa: E402
+from utils import (atomic_write, cli, common_args, get_device, positive_int, results_dir, write_csv,
+                   write_tex_values)  # noqa: E402
 
-MODELS = {"vae": "vae/vae.pt", "gan": "gan/gan.pt"}
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
+EPS_GRID = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+VISIBLE = 0.05  # mean absolute pixel change (images in [-1, 1]) of the top dimension that counts as visible
 
 
 @torch.no_grad()
@@ -25,6 +28,15 @@ def perturbation_ranking(g, z: torch.Tensor, eps: float) -> np.ndarray:
     """Mean absolute pixel change |g(z + eps e_i) - g(z)| for every latent dimension i: z (1, L) -> (L,)."""
     zs = z.repeat(LATENT, 1) + eps * torch.eye(LATENT, device=z.device)
     return (g(zs) - g(z)).abs().flatten(1).mean(1).cpu().numpy()
+
+
+def choose_eps(g, z: torch.Tensor, top: int) -> float:
+    """The smallest eps of :data:`EPS_GRID` for which the ``top``-th most influential dimension changes the image
+    by at least :data:`VISIBLE` (mean absolute pixel change); the largest eps if none does."""
+    for eps in EPS_GRID:
+        if np.sort(perturbation_ranking(g, z, eps))[::-1][top - 1] >= VISIBLE:
+            return eps
+    return EPS_GRID[-1]
 
 
 @torch.no_grad()
@@ -47,29 +59,46 @@ def interpolations(g, z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor,
 @cli
 def main(argv=None):
     ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--eps", type=float, default=2.0, help="perturbation step epsilon")
-    ap.add_argument("--dims", type=int, default=6, help="number of most-changing dimensions to show")
-    ap.add_argument("--pairs", type=int, default=3, help="number of interpolation pairs")
+    ap.add_argument("--eps", type=float, default=None,
+                    help="perturbation step epsilon (default: per model, the smallest of "
+                         f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)")
+    ap.add_argument("--dims", type=positive_int, default=6, help="most-changing dimensions to show (default: 6)")
+    ap.add_argument("--pairs", type=positive_int, default=3, help="interpolation pairs (default: 3)")
     args = ap.parse_args(argv)
     device = get_device(args.device)
     root = results_dir("problem3", base=args.results_dir)
-    for name, ckpt in MODELS.items():
+    summary = {}
+    for name, ckpt in CHECKPOINTS.items():
         g = load_generator(root / ckpt, device)
         out = root / name
         save_grid(g(fixed_latents(64, device=device)), out / "samples.png")
         gen = torch.Generator().manual_seed(args.seed)
         z = torch.randn(1, LATENT, generator=gen).to(device)
-        change = perturbation_ranking(g, z, args.eps)
+        eps = args.eps if args.eps is not None else choose_eps(g, z, min(args.dims, LATENT))
+        change = perturbation_ranking(g, z, eps)
         order = np.argsort(-change)
         write_csv(out / "perturbation_ranking.csv", [{"dim": int(i), "mean_abs_pixel_change": float(change[i])}
                                                       for i in order])
-        perturbation_figure(g, z, order[:args.dims], args.eps, out / "perturbations.png")
+        perturbation_figure(g, z, order[:args.dims], eps, out / "perturbations.png")
         rows = []
         for _ in range(args.pairs):
             z0, z1 = (torch.randn(1, LATENT, generator=gen).to(device) for _ in range(2))
             rows += list(interpolations(g, z0, z1))
         save_grid(torch.cat(rows), out / "interpolation.png", nrow=len(ALPHAS))
-        print(f"{name}: top dimensions {order[:args.dims].tolist()}; figures in {out}")
+        summary[name] = {"eps": eps, "shown_dims": order[:args.dims].tolist(),
+                         "shown_change": [float(change[i]) for i in order[:args.dims]],
+                         "median_change": float(np.median(change)),
+                         "dims_above_visible": int((change >= VISIBLE).sum())}
+        print(f"{name}: eps {eps:g}; top dimensions {order[:args.dims].tolist()}; figures in {out}")
+    atomic_write(root / "qualitative.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    values = {}
+    for name, r in summary.items():
+        tag = name.capitalize()
+        values.update({f"Pthree{tag}Eps": f"{r['eps']:g}", f"Pthree{tag}VisibleDims": str(r["dims_above_visible"]),
+                       f"Pthree{tag}MedianChange": f"{r['median_change']:.3f}",
+                       f"Pthree{tag}TopChange": f"{r['shown_change'][0]:.3f}",
+                       f"Pthree{tag}TopDims": ", ".join(map(str, r["shown_dims"]))})
+    write_tex_values(root / "qualitative_values.tex", {**values, "PthreeVisible": f"{VISIBLE:g}"})
 
 
 if __name__ == "__main__":

@@ -2,11 +2,17 @@
 
 Critic objective, maximised: E_data[T(x)] - E_z[T(g(z))] - lambda E[(||grad T(x_hat)||_2 - 1)^2] (penalty
 subtracted and squared; see problem1.divergences.gradient_penalty), n_critic critic steps per generator step.
-Logs per iteration (critic loss, Wasserstein estimate, gradient penalty, generator loss) to
-<results>/problem3/gan/train_log.csv and training_curves.png; sample grid at every checkpoint (gan.pt).
+The critic sees real and generated images through the same differentiable augmentation (problem3/augment.py);
+samples come from an exponential moving average of the generator's weights (batch-norm statistics
+re-estimated for the average). Logs per iteration the Wasserstein estimate, the penalty and both losses; at
+every checkpoint the critic's score gap between training images and held-out real images (memorisation
+shows as a growing gap) and the FID of 1,000 samples for fixed z against the real test images.
+Writes <results>/problem3/gan/{gan.pt (resumable), train_log.csv, training_curves.png, samples_latest.png,
+run.json, values.tex}. The recipe (cpu or gpu) is picked from the device; see problem3/recipes.py.
 """
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -14,53 +20,80 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem1.divergences import gradient_penalty, wd_objective  # noqa: E402
-from problem3.common import fixed_latents, prepare, save_grid, training_parser  # noqa: E402
-from problem3.models import LATENT, Critic, Generator  # noqa: E402
-from utils import batch_indices, cli, plot_curves, train  # noqa: E402
+from problem3.augment import augment, parse_policy  # noqa: E402
+from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
+from problem3.models import LATENT, Critic, Generator, ema_update, recalibrate_batchnorm  # noqa: E402
+from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
+
+
+@torch.no_grad()
+def critic_gap(critic: Critic, seen: torch.Tensor, held_out: torch.Tensor, batch_size: int = 500) -> float:
+    """E[T(x)] over training images minus E[T(x)] over held-out real images (same number of each)."""
+    def mean_score(x):
+        return torch.cat([critic(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).mean().item()
+
+    return mean_score(seen[:len(held_out)]) - mean_score(held_out)
 
 
 @cli
 def main(argv=None):
-    ap = training_parser(__doc__, iterations=1000, lr=2e-4)
-    ap.add_argument("--n-critic", type=int, default=5, help="critic updates per generator update")
-    ap.add_argument("--lam", type=float, default=10.0, help="gradient-penalty weight")
+    ap = training_parser(__doc__, "gan")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.iterations, args.ckpt_every = 20, 10
-    x, device, out = prepare(args, "gan", Ncritic=args.n_critic, Lambda=f"{args.lam:g}")
+    try:
+        policy = parse_policy(args.augment or "none")
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    run = prepare(args, "gan")
+    if not 0 <= args.ema < 1:
+        raise UserError(f"--ema must be in [0, 1), got {args.ema}")
+    x, device, out = run.train, run.device, run.out
     generator, critic = Generator(width=args.width).to(device), Critic(width=args.width).to(device)
+    average = copy.deepcopy(generator) if args.ema else None
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.9))
     opt_c = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.9))
-    z_grid = fixed_latents(device=device)
+    z_grid, fid = fixed_latents(device=device), FidMonitor(args, device, args.fid_samples)
 
     def step(i: int) -> dict:
         for j in range(args.n_critic):
             real = x[torch.from_numpy(batch_indices(len(x), args.batch_size, i * args.n_critic + j, args.seed)).to(device)]
             with torch.no_grad():
                 fake = generator(torch.randn(len(real), LATENT, device=device))
+            real, fake = augment(real, policy), augment(fake, policy)
             w = wd_objective(critic(real), critic(fake))
             gp = gradient_penalty(critic, real, fake, args.lam)
             loss_c = -(w - gp)
             opt_c.zero_grad(set_to_none=True)
             loss_c.backward()
             opt_c.step()
-        loss_g = -critic(generator(torch.randn(args.batch_size, LATENT, device=device))).mean()
+        loss_g = -critic(augment(generator(torch.randn(args.batch_size, LATENT, device=device)), policy)).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        if average is not None:
+            ema_update(average, generator, args.ema, i)
         return {"critic_loss": loss_c.item(), "wasserstein": w.item(), "gradient_penalty": gp.item(),
                 "generator_loss": loss_g.item()}
 
-    def snapshot() -> dict:
-        save_grid(generator(z_grid), out / "samples_latest.png")
-        return {}
+    def sampler() -> Generator:
+        """The generator that samples: the weight average (statistics re-estimated) or the generator."""
+        return recalibrate_batchnorm(average, seed=args.seed) if average is not None else generator
 
-    rows = train(modules={"generator": generator, "critic": critic}, optimizers={"generator": opt_g, "critic": opt_c},
-                 step_fn=step, num_steps=args.iterations, ckpt_path=out / "gan.pt", log_path=out / "train_log.csv",
-                 log_every=1, ckpt_every=args.ckpt_every, eval_fn=snapshot, desc="WGAN-GP (SVHN)", meta={"width": args.width})
-    plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_loss", "generator_loss"]],
+    def checkpoint_metrics() -> dict:
+        g = sampler()
+        save_grid(g(z_grid), out / "samples_latest.png")
+        gap = critic_gap(critic, x, run.valid) if len(run.valid) else float("nan")
+        return {"critic_gap": gap, "fid": fid(g)}
+
+    modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average is not None else {})}
+    rows = train(modules=modules, optimizers={"generator": opt_g, "critic": opt_c}, step_fn=step,
+                 num_steps=args.iterations, ckpt_path=out / "gan.pt", log_path=out / "train_log.csv", log_every=1,
+                 ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="WGAN-GP (SVHN)", meta={"width": args.width})
+    plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
                 out / "training_curves.png", title="WGAN-GP on SVHN")
-    print(f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; outputs in {out}")
+    write_run_summary(run, "gan", rows, {"augment": ",".join(policy) or "none"})
+    last = [r for r in rows if "fid" in r][-1]
+    print(f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap {last['critic_gap']:.3f}; "
+          f"FID {last['fid']:.0f}; outputs in {out}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I), same generator g as the GAN).
 
-Logs per iteration (loss, KL, reconstruction; nats per image) to <results>/problem3/vae/train_log.csv and
-training_curves.png; saves a grid of g(z) for fixed z at every checkpoint (vae.pt, resumable).
+Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image); at every checkpoint
+also the validation ELBO, KL and reconstruction on held-out real images (fixed noise) and the FID of 1,000
+samples g(z) for fixed z against the real test images. Writes <results>/problem3/vae/{vae.pt (resumable),
+train_log.csv, training_curves.png, samples_latest.png, run.json, values.tex}. The recipe (cpu or gpu) is
+picked from the device; see problem3/recipes.py.
 """
 from __future__ import annotations
 
@@ -11,20 +14,34 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem3.common import fixed_latents, prepare, save_grid, training_parser  # noqa: E402
-from problem3.models import Encoder, Generator, vae_loss  # noqa: E402
+from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
+from problem3.models import LATENT, Encoder, Generator, vae_loss  # noqa: E402
 from utils import batch_indices, cli, plot_curves, train  # noqa: E402
+
+
+@torch.no_grad()
+def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, seed: int = 0,
+                    batch_size: int = 500) -> dict:
+    """Mean ELBO, KL and reconstruction term (nats per image) over images x (N, 3, 32, 32), with noise from a
+    generator of its own (the training random stream is untouched)."""
+    gen = torch.Generator().manual_seed(seed)
+    sums = torch.zeros(3, dtype=torch.float64)
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        nelbo, rec, kl = vae_loss(encoder, generator, xb, torch.randn(len(xb), LATENT, generator=gen).to(xb.device))
+        sums += torch.stack([-nelbo.sum(), kl.sum(), rec.sum()]).double().cpu()
+    elbo, kl, rec = (sums / len(x)).tolist()
+    return {"valid_elbo": elbo, "valid_kl": kl, "valid_reconstruction": rec}
 
 
 @cli
 def main(argv=None):
-    args = training_parser(__doc__, iterations=3000, lr=1e-3).parse_args(argv)
-    if args.quick:
-        args.iterations, args.ckpt_every = 100, 50
-    x, device, out = prepare(args, "vae")
+    args = training_parser(__doc__, "vae").parse_args(argv)
+    run = prepare(args, "vae")
+    x, device, out = run.train, run.device, run.out
     encoder, generator = Encoder(width=args.width).to(device), Generator(width=args.width).to(device)
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=args.lr)
-    z_grid = fixed_latents(device=device)
+    z_grid, fid = fixed_latents(device=device), FidMonitor(args, device, args.fid_samples)
 
     def step(i: int) -> dict:
         xb = x[torch.from_numpy(batch_indices(len(x), args.batch_size, i, args.seed)).to(device)]
@@ -34,16 +51,21 @@ def main(argv=None):
         opt.step()
         return {"loss": nelbo.mean().item(), "kl": kl.mean().item(), "reconstruction": rec.mean().item()}
 
-    def snapshot() -> dict:
+    def checkpoint_metrics() -> dict:
         save_grid(generator(z_grid), out / "samples_latest.png")
-        return {}
+        return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(generator)}
 
     rows = train(modules={"encoder": encoder, "generator": generator}, optimizers={"adam": opt}, step_fn=step,
                  num_steps=args.iterations, ckpt_path=out / "vae.pt", log_path=out / "train_log.csv",
-                 log_every=1, ckpt_every=args.ckpt_every, eval_fn=snapshot, desc="VAE (SVHN)", meta={"width": args.width})
-    plot_curves(rows, "step", [["loss"], ["kl"], ["reconstruction"]], out / "training_curves.png",
-                title="Gaussian VAE on SVHN (nats per image)")
-    print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; outputs in {out}")
+                 log_every=1, ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="VAE (SVHN)",
+                 meta={"width": args.width})
+    checkpoints = [r for r in rows if "fid" in r]
+    plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
+                out / "training_curves.png", title="Gaussian VAE on SVHN (nats per image)")
+    write_run_summary(run, "vae", rows)
+    last = checkpoints[-1]
+    print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
+          f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}")
 
 
 if __name__ == "__main__":

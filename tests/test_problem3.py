@@ -1,3 +1,4 @@
+import json
 import pickle
 import warnings
 
@@ -13,7 +14,8 @@ from problem3 import fid, qualitative, train_gan, train_vae
 from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn_mat
 from problem3.models import Critic, Encoder, Generator, vae_loss
-from utils import UserError, file_hash
+from problem3.recipes import RECIPES
+from utils import UserError, file_hash, read_csv
 
 
 # ----------------------------------------------------------------------------- the Frechet distance
@@ -114,14 +116,35 @@ def test_sample_directory_errors(tmp_path):
     with pytest.raises(UserError, match="exactly one subdirectory"):
         score_fid.list_images(tmp_path)
     (tmp_path / "samples").mkdir()
-    with pytest.raises(UserError, match="no images"):
+    with pytest.raises(UserError, match="0 image.*at least 2"):
         score_fid.list_images(tmp_path)
     (tmp_path / "samples" / "bad.png").write_bytes(b"not a png")
+    (tmp_path / "samples" / "also.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match="unreadable image"):
         score_fid.load_images(score_fid.list_images(tmp_path))
     (tmp_path / "other").mkdir()
     with pytest.raises(UserError, match="found 2"):
         score_fid.list_images(tmp_path)
+
+
+def test_images_in_nested_folders_are_found_and_other_files_reported(tmp_path, capsys):
+    _png_dir(tmp_path, 1)
+    nested = tmp_path / "samples" / "more" / "deeper"
+    nested.mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(nested / "x.PNG")
+    (tmp_path / "samples" / "notes.txt").write_text("not an image")
+    files = score_fid.list_images(tmp_path)
+    assert [f.name for f in files] == ["0.png", "x.PNG"]
+    assert "skipped 1 file(s) that are not images: notes.txt" in capsys.readouterr().err
+    (nested / "x.PNG").unlink()
+    with pytest.raises(UserError, match="1 image.*at least 2"):
+        score_fid.list_images(tmp_path)
+
+
+def test_a_rounding_level_negative_fid_is_zero():
+    f = _features(600, 8, 3)
+    mu, sigma = f.mean(0), np.cov(f, rowvar=False)
+    assert score_fid.frechet_distance(mu, sigma, mu, sigma * (1 + 1e-15)) == 0.0
 
 
 def test_images_of_another_size_are_resized(tmp_path):
@@ -168,40 +191,67 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_
     _write_svhn(served)
     md5 = {s: file_hash(served / f"{s}_32x32.mat", "md5") for s in ("train", "test")}
     monkeypatch.setattr(svhn, "URL", url + "/{}_32x32.mat")
-    monkeypatch.setattr(svhn, "MD5", {**md5, "test": "0" * 32})
+    monkeypatch.setattr(svhn, "MD5", {**md5, "train": "0" * 32})
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn-partial"
     assert "checksum mismatch" in capsys.readouterr().err
-    assert not (tmp_path / "data" / "test_32x32.mat").exists()  # a corrupt download is never kept
+    assert not (tmp_path / "data" / "train_32x32.mat").exists()  # a corrupt download is never kept
     monkeypatch.setattr(svhn, "MD5", md5)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
-    got, _ = read_svhn_mat(tmp_path / "data" / "test_32x32.mat")
-    assert np.array_equal(got, read_svhn_mat(served / "test_32x32.mat")[0])
+    got, _ = read_svhn_mat(tmp_path / "data" / "train_32x32.mat")
+    assert np.array_equal(got, read_svhn_mat(served / "train_32x32.mat")[0])
+    x, _, description = svhn.load_reference_images("auto", tmp_path / "data")  # the test split, downloaded
+    assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn_mat(served / "test_32x32.mat")[0])
 
 
 def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, capsys):
-    _write_svhn(tmp_path)
+    _write_svhn(tmp_path, n_train=60)
     model = tmp_path / "classifier.npz"
     torch.manual_seed(0)
     np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--iterations", "3", "--ckpt-every", "2",
-              "--batch-size", "8", "--width", "8"]
-    train_vae.main(common)
-    train_gan.main(common + ["--n-critic", "2"])
-    train_gan.main(common + ["--n-critic", "2", "--iterations", "4"])  # resumes from step 3
-    qualitative.main(["--dims", "2", "--pairs", "1"])
+              "--batch-size", "8", "--width", "8", "--model", str(model), "--fid-samples", "20"]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # 30 samples < 512 feature dims
-        fid.main(["--n", "30", "--reference", "svhn-test", "--model", str(model), "--data-dir", str(tmp_path)])
+        warnings.simplefilter("ignore", RuntimeWarning)  # 20 samples < 512 feature dims
+        train_vae.main(common)
+        train_gan.main(common + ["--n-critic", "2", "--augment", "translation,color,cutout"])
+        qualitative.main(["--dims", "2", "--pairs", "1"])
+        fid.main(["--n", "30", "--reference", "svhn-test", "--model", str(model), "--data-dir", str(tmp_path),
+                  "--dataset", "svhn"])
     out = isolated_results / "problem3"
     for m in ("vae", "gan"):
-        for f in ("samples.png", "perturbations.png", "interpolation.png", "training_curves.png"):
+        for f in ("samples.png", "perturbations.png", "interpolation.png", "training_curves.png", "run.json"):
             assert (out / m / f).exists(), f"{m}/{f}"
         assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
-    assert r"\newcommand{\PthreeGanNcritic}{2}" in (out / "gan" / "values.tex").read_text()
-    res = __import__("json").loads((out / "fid.json").read_text())
-    assert res["vae"] > 0 and res["gan"] > 0 and "SVHN test split (40 images)" in res["reference"]
-    assert "resuming" in capsys.readouterr().err
+    gan_run = json.loads((out / "gan" / "run.json").read_text())
+    assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3  # flags beat the recipe
+    assert gan_run["settings"]["ema"] == RECIPES["cpu"]["gan"]["ema"] and gan_run["profile"] == "cpu"
+    assert r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "values.tex").read_text()
+    log = [r for r in read_csv(out / "gan" / "train_log.csv") if r["fid"] == r["fid"]]
+    assert [r["step"] for r in log] == [2, 3] and all(r["critic_gap"] == r["critic_gap"] for r in log)
+    vae_log = [r for r in read_csv(out / "vae" / "train_log.csv") if r["fid"] == r["fid"]]
+    assert all(r["valid_elbo"] < 0 and r["valid_kl"] >= 0 for r in vae_log)
+    res = json.loads((out / "fid.json").read_text())
+    assert res["vae"] > 0 and res["gan"] > 0 and res["floor_train"] > 0 and res["reference"] == "SVHN test, 40 images"
+    assert (out / "fid_curves.png").exists() and (out / "qualitative.json").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         score_fid.main([str(out / "gan" / "fid_samples"), "--model", str(model), "--data-dir", str(tmp_path)])
     assert "FID score:" in capsys.readouterr().out
+
+
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path):
+    _write_svhn(tmp_path, n_train=60)
+    model = tmp_path / "classifier.npz"
+    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
+              "--width", "8", "--model", str(model), "--fid-samples", "4", "--n-critic", "2", "--device", "cpu"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
+        train_gan.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
+        train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
+    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "gan.pt", weights_only=True) for d in ("straight", "resumed"))
+    assert a["step"] == b["step"] == 4
+    for name in ("generator", "critic", "generator_ema"):
+        for k, v in a["modules"][name].items():
+            assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"

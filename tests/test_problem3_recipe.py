@@ -1,0 +1,168 @@
+"""Problem 3: recipes and profiles, data and reference sets, augmentation, weight averaging, monitoring."""
+import argparse
+
+import numpy as np
+import pytest
+import torch
+
+from problem3 import augment as aug
+from problem3 import data as svhn
+from problem3.common import training_parser
+from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
+from problem3.recipes import QUICK, RECIPES, apply_recipe, pick_profile
+from problem3.train_gan import critic_gap
+from problem3.train_vae import validation_elbo
+from utils import UserError, get_device
+
+
+# ----------------------------------------------------------------------------- recipes
+def _args(model, argv):
+    return training_parser("doc", model).parse_args(argv)
+
+
+def test_the_profile_follows_the_device_unless_named():
+    assert pick_profile("auto", torch.device("cpu")) == "cpu"
+    assert pick_profile("auto", torch.device("cuda")) == "gpu"
+    assert pick_profile("cpu", torch.device("cuda")) == "cpu"
+    assert RECIPES["gpu"]["gan"]["iterations"] > RECIPES["cpu"]["gan"]["iterations"]
+
+
+def test_explicit_flags_win_over_quick_and_over_the_profile():
+    args = _args("gan", ["--quick", "--iterations", "7", "--n-critic", "3"])
+    settings = apply_recipe(args, "gan", "gpu")
+    assert settings["iterations"] == 7 and settings["n_critic"] == 3          # explicit
+    assert settings["ckpt_every"] == QUICK["gan"]["ckpt_every"]                # quick
+    assert settings["width"] == RECIPES["gpu"]["gan"]["width"]                 # profile
+    plain = apply_recipe(_args("vae", []), "vae", "cpu")
+    assert plain == RECIPES["cpu"]["vae"]
+
+
+@pytest.mark.parametrize("argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]])
+def test_counts_must_be_positive(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        _args("vae", argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and ("must be at least 1" in err or "expected a positive integer, got 'x'" in err)
+    assert "Traceback" not in err
+
+
+def test_a_cuda_device_without_a_gpu_is_one_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(UserError, match="no CUDA GPU"):
+        get_device("cuda")
+    with pytest.raises(UserError, match="unknown device"):
+        get_device("gpu0")
+
+
+# ----------------------------------------------------------------------------- data and the FID reference
+def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
+    d = svhn.load_training_images("svhn-partial", shared_data, seed=0)
+    assert len(d["valid"]) == svhn.PARTIAL_VALID and len(d["train"]) + len(d["valid"]) == 1264
+    flat = {img.tobytes() for img in d["train"]}
+    assert not any(img.tobytes() in flat for img in d["valid"])
+    again = svhn.load_training_images("svhn-partial", shared_data, seed=0)
+    assert np.array_equal(again["valid"], d["valid"])
+
+
+def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(shared_data, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
+    x, path, description = svhn.load_reference_images("auto", shared_data)
+    assert description == "SVHN test, first 10,000 images" and x.shape == (10000, 32, 32, 3)
+    assert path.name == "svhn_test_10k.npz"
+    train = svhn.load_partial(shared_data)[0]
+    assert not {img.tobytes() for img in x[:500]} & {img.tobytes() for img in train}  # never training images
+    with pytest.raises(UserError, match="test_32x32.mat"):
+        svhn.load_reference_images("svhn-test", shared_data)
+    with pytest.raises(UserError, match="unknown FID reference"):
+        svhn.load_reference_images("svhn-partial", shared_data)
+    with pytest.raises(UserError, match="svhn_test_10k.npz not found"):
+        svhn.load_reference_images("auto", tmp_path)
+
+
+# ----------------------------------------------------------------------------- augmentation
+def test_translation_shifts_whole_images_with_zero_fill():
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 32, 32) * 2 - 1
+    y = aug.translation(x)
+    for i in range(16):  # each output is the input shifted by some (dy, dx) within +-4, zeros elsewhere
+        found = False
+        for dy in range(-4, 5):
+            for dx in range(-4, 5):
+                shifted = torch.zeros_like(x[i])
+                src = x[i][:, max(dy, 0):32 + min(dy, 0), max(dx, 0):32 + min(dx, 0)]
+                shifted[:, max(-dy, 0):32 + min(-dy, 0), max(-dx, 0):32 + min(-dx, 0)] = src
+                found |= torch.equal(shifted, y[i])
+        assert found, i
+
+
+def test_augmentations_keep_shapes_pass_gradients_and_reject_unknown_names():
+    x = torch.randn(4, 3, 32, 32, requires_grad=True)
+    y = aug.augment(x, aug.parse_policy("translation,color,cutout"))
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    for hole in aug.cutout(torch.ones(8, 3, 32, 32)) == 0:  # a zero square of side 16, clipped at the border
+        rows, cols = hole[0].any(1).nonzero().ravel(), hole[0].any(0).nonzero().ravel()
+        assert 8 <= len(rows) <= 16 and 8 <= len(cols) <= 16
+        assert hole[0].sum() == len(rows) * len(cols) and (hole == hole[0]).all()
+        assert rows.diff().eq(1).all() and cols.diff().eq(1).all()
+    assert aug.parse_policy("none") == [] and aug.parse_policy("") == []
+    with pytest.raises(ValueError, match="unknown augmentation flip"):
+        aug.parse_policy("translation,flip")
+
+
+# ----------------------------------------------------------------------------- weight averaging, batch norm
+def test_ema_update_warms_up_then_uses_the_decay():
+    a, m = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        a.weight.fill_(0.0)
+        m.weight.fill_(1.0)
+    ema_update(a, m, decay=0.999, step=0)          # d = min(0.999, 1/10) = 0.1
+    assert a.weight.item() == pytest.approx(0.9)
+    ema_update(a, m, decay=0.5, step=1000)         # d = 0.5
+    assert a.weight.item() == pytest.approx(0.95)
+
+
+def test_recalibrated_batchnorm_statistics_are_exact_averages():
+    torch.manual_seed(0)
+    g = Generator(width=4)
+    recalibrate_batchnorm(g, batches=3, batch_size=50, seed=5)
+    gen = torch.Generator().manual_seed(5)
+    zs = torch.cat([torch.randn(50, 100, generator=gen) for _ in range(3)])
+    with torch.no_grad():
+        h = g.fc[0](zs)
+    assert torch.allclose(g.fc[1].running_mean, h.mean(0), atol=1e-5)
+    assert not g.training and g.fc[1].momentum == 0.1
+
+
+# ----------------------------------------------------------------------------- monitoring
+def test_critic_gap_is_the_difference_of_mean_scores():
+    torch.manual_seed(0)
+    c = Critic(width=4)
+    seen, held = torch.randn(30, 3, 32, 32), torch.randn(10, 3, 32, 32)
+    with torch.no_grad():
+        expected = c(seen[:10]).mean() - c(held).mean()
+    assert critic_gap(c, seen, held, batch_size=4) == pytest.approx(expected.item(), abs=1e-5)
+
+
+def test_validation_elbo_leaves_the_training_random_stream_untouched():
+    from problem3.models import Encoder
+
+    torch.manual_seed(0)
+    e, g = Encoder(width=4).eval(), Generator(width=4).eval()
+    x = torch.rand(6, 3, 32, 32) * 2 - 1
+    torch.manual_seed(1)
+    first = validation_elbo(e, g, x, batch_size=4)
+    after = torch.rand(1)
+    torch.manual_seed(1)
+    assert validation_elbo(e, g, x, batch_size=4) == first and torch.equal(torch.rand(1), after)
+    assert first["valid_elbo"] == pytest.approx(-(first["valid_kl"] + first["valid_reconstruction"]), rel=1e-6)
+    assert first["valid_kl"] > 0
+
+
+def test_training_parser_help_names_both_recipes():
+    text = training_parser("doc", "gan").format_help()
+    assert f"{RECIPES['cpu']['gan']['iterations']} in the cpu recipe" in " ".join(text.split())
+    assert isinstance(training_parser("doc", "vae"), argparse.ArgumentParser)
