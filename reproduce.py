@@ -24,6 +24,7 @@ import torch
 
 from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir
 
+
 class Step(NamedTuple):
     name: str
     script: str
@@ -51,12 +52,13 @@ STEPS = [
                                                     "problem3/vae/values.tex"], ["problem3", "score_fid.py"],
          checkpoints=["problem3/vae/vae.pt"], recipe=True),
     Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png", "problem3/gan/run.json",
-                                                    "problem3/gan/values.tex"], ["problem3", "problem1", "score_fid.py"],
-         checkpoints=["problem3/gan/gan.pt"], recipe=True),
+                                                    "problem3/gan/values.tex"],
+         ["problem3", "problem1", "score_fid.py"], checkpoints=["problem3/gan/gan.pt"], recipe=True),
     Step("Problem 3 qualitative", "problem3/qualitative.py", [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
                                                               for f in ("samples", "perturbations", "interpolation")]
          + ["problem3/qualitative.json"], ["problem3"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
-    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex", "problem3/fid_curves.png"],
+    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex",
+                                              "problem3/fid_curves.png"],
          ["problem3", "score_fid.py"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
 ]
 

@@ -230,17 +230,29 @@ def plt():
     return pyplot
 
 
-def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "") -> Path:
-    """One panel per list of column names, sharing the x column; saved to ``path``."""
+def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "",
+                ylabels: list[str] | None = None) -> Path:
+    """One panel per list of column names, sharing the x column; saved to ``path``. Series logged only at
+    checkpoints are drawn with markers; each panel's y range covers the data after the first 5% of x, so an
+    initial transient does not flatten the rest."""
     pyplot = plt()
     fig, axes = pyplot.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
     styles = ["-", "--", ":", "-."]
-    for ax, cols in zip(axes[0], panels):
+    xs = [r[x] for r in rows]
+    settled = min(xs) + 0.05 * (max(xs) - min(xs))
+    for k, (ax, cols) in enumerate(zip(axes[0], panels)):
+        late = []
         for c, style in zip(cols, styles):
             pts = [(r[x], r[c]) for r in rows if math.isfinite(r.get(c, math.nan))]  # sparse: checkpoints only
             sparse = len(pts) < len(rows) / 2
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o" if sparse else None, ms=3, label=c)
+            late += [p[1] for p in pts if p[0] >= settled]
+        if late and max(late) > min(late):
+            pad = 0.05 * (max(late) - min(late))
+            ax.set_ylim(min(late) - pad, max(late) + pad)
         ax.set_xlabel(x)
+        if ylabels:
+            ax.set_ylabel(ylabels[k])
         ax.legend()
     fig.suptitle(title)
     fig.savefig(path)
@@ -308,7 +320,8 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
         done = step + 1
         at_ckpt = done % ckpt_every == 0 or done == num_steps
         if done % log_every == 0 or at_ckpt:
-            row = {"step": done, **{k: v / count for k, v in sums.items()}, "elapsed_s": elapsed + time.time() - t_start}
+            row = {"step": done, **{k: v / count for k, v in sums.items()},
+                   "elapsed_s": elapsed + time.time() - t_start}
             sums, count = {}, 0
             if at_ckpt and eval_fn is not None:
                 for m in modules.values():

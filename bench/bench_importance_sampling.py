@@ -9,11 +9,16 @@ import sys
 from pathlib import Path
 
 import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem2.importance_sampling import (importance_sampling_log_likelihood, log_mean_weight,  # noqa: E402
-                                          log_weight_terms, sample_posterior)
-from problem2.model import VAE, plain_pytorch_layers  # noqa: E402
 from bench.timing import best_seconds  # noqa: E402
+from problem2.importance_sampling import (  # noqa: E402
+    importance_sampling_log_likelihood,
+    log_mean_weight,
+    log_weight_terms,
+    sample_posterior,
+)
+from problem2.model import VAE, plain_pytorch_layers  # noqa: E402
 from utils import get_device  # noqa: E402
 
 

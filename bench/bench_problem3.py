@@ -10,9 +10,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import score_fid  # noqa: E402
-from problem1.divergences import gradient_penalty  # noqa: E402
-from problem3.models import Critic, Encoder, Generator, vae_loss  # noqa: E402
 from bench.timing import best_seconds  # noqa: E402
+from problem1.divergences import gradient_penalty  # noqa: E402
+from problem3.common import autocast  # noqa: E402
+from problem3.models import Critic, Encoder, Generator, vae_loss  # noqa: E402
+from problem3.recipes import native_bf16  # noqa: E402
 from utils import get_device  # noqa: E402
 
 
@@ -35,7 +37,8 @@ if __name__ == "__main__":
     (m1, s1), (m2, s2) = score_fid.feature_statistics(f1), score_fid.feature_statistics(f2)
     t_eig = timed(lambda: score_fid.frechet_distance(m1, s1, m2, s2))
     t_sqrtm = timed(lambda: scipy.linalg.sqrtm(s1 @ s2))
-    print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; ratio {t_sqrtm / t_eig:.1f}x")
+    print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; "
+          f"ratio {t_sqrtm / t_eig:.1f}x")
     g, e, c = Generator().to(device), Encoder().to(device), Critic().to(device)
     x = torch.rand(64, 3, 32, 32, device=device) * 2 - 1
     opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
@@ -45,16 +48,29 @@ if __name__ == "__main__":
         vae_loss(e, g, x)[0].mean().backward()
         opt.step()
 
-    def gan_step(n_critic=5):
+    def gan_step(n_critic=5, precision="fp32"):
         for _ in range(n_critic):
-            fake = g(torch.randn(64, 100, device=device)).detach()
+            with torch.no_grad(), autocast(device, precision):
+                fake = g(torch.randn(64, 100, device=device)).float()
             opt.zero_grad()
-            (c(fake).mean() - c(x).mean() + gradient_penalty(c, x, fake, 10.0)).backward()
+            with autocast(device, precision):
+                loss = c(fake).float().mean() - c(x).float().mean() + gradient_penalty(c, x, fake, 10.0)
+            loss.backward()
             opt.step()
         opt.zero_grad()
-        (-c(g(torch.randn(64, 100, device=device))).mean()).backward()
+        with autocast(device, precision):
+            loss = -c(g(torch.randn(64, 100, device=device))).float().mean()
+        loss.backward()
         opt.step()
 
     vae_step(), gan_step()
+    t_fp32 = timed(gan_step, 2)
     print(f"training (batch 64, width 32): VAE {1 / timed(vae_step, 5):.1f} it/s; "
-          f"WGAN-GP {1 / timed(gan_step, 2):.2f} generator it/s (5 critic steps each)")
+          f"WGAN-GP {1 / t_fp32:.2f} generator it/s in fp32 (5 critic steps each)")
+    if native_bf16(device):
+        gan_step(precision="bf16")
+        t_bf16 = timed(lambda: gan_step(precision="bf16"), 2)
+        print(f"WGAN-GP with bfloat16 autocast (the cpu recipe here): {1 / t_bf16:.2f} generator it/s; "
+              f"ratio {t_fp32 / t_bf16:.2f}x vs fp32")
+    else:
+        print("no native bfloat16 on this device: the recipe trains in fp32")

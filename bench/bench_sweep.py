@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.timing import best_seconds  # noqa: E402
 from problem1.divergences import estimate_jsd, estimate_wd  # noqa: E402
 from samplers import distribution1  # noqa: E402
-from bench.timing import best_seconds  # noqa: E402
 from utils import get_device  # noqa: E402
 
 

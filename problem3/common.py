@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,17 @@ import torch
 
 from problem3.data import load_training_images, to_model_input, to_uint8
 from problem3.models import LATENT
-from problem3.recipes import RECIPES, apply_recipe, pick_profile
-from utils import atomic_write, common_args, device_description, get_device, positive_int, results_dir, seed_everything, write_tex_values
+from problem3.recipes import RECIPES, apply_recipe, native_bf16, pick_profile
+from utils import (
+    atomic_write,
+    common_args,
+    device_description,
+    get_device,
+    positive_int,
+    results_dir,
+    seed_everything,
+    write_tex_values,
+)
 
 
 def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
@@ -27,18 +37,25 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
                     help="recipe (problem3/recipes.py); auto: gpu on a CUDA device, else cpu; explicit flags win")
     ap.add_argument("--dataset", default="auto", choices=["auto", "svhn", "svhn-partial"],
-                    help="training images; auto: official SVHN train if present or downloadable, else svhn_partial.npz")
-    ap.add_argument("--iterations", type=positive_int, default=None, help=recipe_help("generator / VAE updates", "iterations"))
+                    help="training images (default auto: official SVHN train if present or downloadable, "
+                         "else svhn_partial.npz)")
+    ap.add_argument("--iterations", type=positive_int, default=None,
+                    help=recipe_help("generator / VAE updates", "iterations"))
     ap.add_argument("--batch-size", type=positive_int, default=None, help=recipe_help("batch size", "batch_size"))
     ap.add_argument("--lr", type=float, default=None, help=recipe_help("Adam learning rate", "lr"))
-    ap.add_argument("--width", type=positive_int, default=None, help=recipe_help("channel width of every network", "width"))
+    ap.add_argument("--width", type=positive_int, default=None,
+                    help=recipe_help("channel width of every network", "width"))
     ap.add_argument("--ckpt-every", type=positive_int, default=None,
                     help=recipe_help("checkpoint, monitoring and FID every N iterations", "ckpt_every"))
-    ap.add_argument("--fid-samples", type=positive_int, default=1000, help="samples (fixed latents) per monitoring FID (default: 1000)")
+    ap.add_argument("--fid-samples", type=positive_int, default=1000,
+                    help="samples (fixed latents) per monitoring FID (default: 1000)")
     ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-test-10k"],
                     help="FID reference (default auto: SVHN test split, else its first 10,000 images)")
     ap.add_argument("--model", default=None, help="classifier for FID (default: ./svhn_classifier.pt, else the "
                                                   "one in the data directory)")
+    if model == "vae":
+        ap.add_argument("--kl-warmup", type=int, default=None, help=recipe_help(
+            "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
     if model == "gan":
         ap.add_argument("--n-critic", type=positive_int, default=None,
                         help=recipe_help("critic updates per generator update", "n_critic"))
@@ -48,6 +65,9 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
             "augment"))
         ap.add_argument("--ema", type=float, default=None, help=recipe_help(
             "decay of the generator's weight average used for sampling; 0: sample the trained generator", "ema"))
+        ap.add_argument("--precision", default=None, choices=["fp32", "bf16"], help=recipe_help(
+            "bf16: bfloat16 autocast of the networks (float32 weights, optimiser and penalty norm), used only "
+            "where the hardware runs bfloat16 natively, else fp32", "precision"))
     return ap
 
 
@@ -69,6 +89,9 @@ def prepare(args, model: str) -> TrainingRun:
     device = get_device(args.device)
     profile = pick_profile(args.profile, device)
     settings = apply_recipe(args, model, profile)
+    if settings.get("precision") == "bf16" and not native_bf16(device):
+        print(f"note: no native bfloat16 on {device}; training in fp32", file=sys.stderr)
+        settings["precision"] = args.precision = "fp32"
     data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
     out = results_dir("problem3", model, base=args.results_dir)
     print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
@@ -91,6 +114,11 @@ def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dic
     values.update({k.replace("_", " ").title().replace(" ", ""): v for k, v in run.settings.items()
                    if k not in ("iterations", "lr", "width", "batch_size", "ckpt_every")})
     write_tex_values(run.out / "values.tex", {f"Pthree{tag}{k}": str(v) for k, v in values.items()})
+
+
+def autocast(device: torch.device, precision: str):
+    """A bfloat16 autocast context for ``precision`` 'bf16', else a no-op one."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 class FidMonitor:

@@ -74,7 +74,8 @@ def main(argv=None):
                     help="real test images (default auto: SVHN test split if available, else its first 10,000)")
     ap.add_argument("--dataset", default="auto", choices=["auto", "svhn", "svhn-partial"],
                     help="training images for the floor (default auto, as the training scripts)")
-    ap.add_argument("--model", default=None, help="classifier (default: ./svhn_classifier.pt, else the data directory's)")
+    ap.add_argument("--model", default=None,
+                    help="classifier (default: ./svhn_classifier.pt, else the data directory's)")
     args = ap.parse_args(argv)
     device = get_device(args.device)
     root = results_dir("problem3", base=args.results_dir)

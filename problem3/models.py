@@ -2,6 +2,7 @@
 a convolutional encoder (mean and softplus standard deviation) and a WGAN-GP critic (no batch norm)."""
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -105,9 +106,16 @@ def recalibrate_batchnorm(g: Generator, batches: int = 8, batch_size: int = 256,
     return g.eval()
 
 
-def load_generator(path: Path, device) -> Generator:
-    """The sampling generator of a Problem 3 training checkpoint, in eval mode: the weight average
-    (``generator_ema``) when the run kept one, else the trained generator."""
+def sampling_generator(g: Generator, seed: int = 0) -> Generator:
+    """A copy of g for sampling from the prior, in eval mode, with its batch-norm statistics estimated on
+    z ~ N(0, I), the codes it is used on. (A VAE's decoder is trained on posterior codes, whose statistics
+    differ; an EMA generator's averaged weights never produced the running statistics.) g is untouched."""
+    return recalibrate_batchnorm(copy.deepcopy(g), seed=seed)
+
+
+def load_generator(path: Path, device, for_sampling: bool = True) -> Generator:
+    """The generator of a Problem 3 training checkpoint, in eval mode: the weight average (``generator_ema``)
+    when the run kept one, else the trained generator; for sampling, with statistics re-estimated on the prior."""
     state = load_checkpoint(path, device)
     g = Generator(width=state.get("meta", {}).get("width", 32)).to(device)
     modules = state.get("modules", {})
@@ -115,4 +123,4 @@ def load_generator(path: Path, device) -> Generator:
         g.load_state_dict(modules["generator_ema"] if "generator_ema" in modules else modules["generator"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path} holds no generator of this architecture ({type(e).__name__})") from None
-    return g.eval()
+    return sampling_generator(g) if for_sampling else g.eval()

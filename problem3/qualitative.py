@@ -15,8 +15,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem3.common import fixed_latents, save_grid  # noqa: E402
 from problem3.models import CHECKPOINTS, LATENT, load_generator  # noqa: E402
-from utils import (atomic_write, cli, common_args, get_device, positive_int, results_dir, write_csv,
-                   write_tex_values)  # noqa: E402
+from utils import (
+    atomic_write,
+    cli,
+    common_args,
+    get_device,
+    positive_int,
+    results_dir,
+    write_csv,
+    write_tex_values,  # noqa: E402
+)
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
 EPS_GRID = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)

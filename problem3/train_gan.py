@@ -21,8 +21,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem1.divergences import gradient_penalty, wd_objective  # noqa: E402
 from problem3.augment import augment, parse_policy  # noqa: E402
-from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
-from problem3.models import LATENT, Critic, Generator, ema_update, recalibrate_batchnorm  # noqa: E402
+from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
+from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator  # noqa: E402
 from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
 
 
@@ -55,17 +55,21 @@ def main(argv=None):
 
     def step(i: int) -> dict:
         for j in range(args.n_critic):
-            real = x[torch.from_numpy(batch_indices(len(x), args.batch_size, i * args.n_critic + j, args.seed)).to(device)]
-            with torch.no_grad():
-                fake = generator(torch.randn(len(real), LATENT, device=device))
+            pick = batch_indices(len(x), args.batch_size, i * args.n_critic + j, args.seed)
+            real = x[torch.from_numpy(pick).to(device)]
+            with torch.no_grad(), autocast(device, args.precision):
+                fake = generator(torch.randn(len(real), LATENT, device=device)).float()
             real, fake = augment(real, policy), augment(fake, policy)
-            w = wd_objective(critic(real), critic(fake))
-            gp = gradient_penalty(critic, real, fake, args.lam)
+            with autocast(device, args.precision):
+                w = wd_objective(critic(real).float(), critic(fake).float())
+                gp = gradient_penalty(critic, real, fake, args.lam)
             loss_c = -(w - gp)
             opt_c.zero_grad(set_to_none=True)
             loss_c.backward()
             opt_c.step()
-        loss_g = -critic(augment(generator(torch.randn(args.batch_size, LATENT, device=device)), policy)).mean()
+        with autocast(device, args.precision):
+            fake = augment(generator(torch.randn(args.batch_size, LATENT, device=device)), policy)
+            loss_g = -critic(fake).float().mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -74,12 +78,8 @@ def main(argv=None):
         return {"critic_loss": loss_c.item(), "wasserstein": w.item(), "gradient_penalty": gp.item(),
                 "generator_loss": loss_g.item()}
 
-    def sampler() -> Generator:
-        """The generator that samples: the weight average (statistics re-estimated) or the generator."""
-        return recalibrate_batchnorm(average, seed=args.seed) if average is not None else generator
-
     def checkpoint_metrics() -> dict:
-        g = sampler()
+        g = sampling_generator(average if average is not None else generator)
         save_grid(g(z_grid), out / "samples_latest.png")
         gap = critic_gap(critic, x, run.valid) if len(run.valid) else float("nan")
         return {"critic_gap": gap, "fid": fid(g)}
@@ -87,9 +87,11 @@ def main(argv=None):
     modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average is not None else {})}
     rows = train(modules=modules, optimizers={"generator": opt_g, "critic": opt_c}, step_fn=step,
                  num_steps=args.iterations, ckpt_path=out / "gan.pt", log_path=out / "train_log.csv", log_every=1,
-                 ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="WGAN-GP (SVHN)", meta={"width": args.width})
+                 ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="WGAN-GP (SVHN)",
+                 meta={"width": args.width})
     plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
-                out / "training_curves.png", title="WGAN-GP on SVHN")
+                out / "training_curves.png", title="WGAN-GP on SVHN (x: generator iterations)",
+                ylabels=["E_data[T] - E_g[T]", "lambda E[(||grad T|| - 1)^2]", "E_train[T] - E_held-out[T]"])
     write_run_summary(run, "gan", rows, {"augment": ",".join(policy) or "none"})
     last = [r for r in rows if "fid" in r][-1]
     print(f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap {last['critic_gap']:.3f}; "

@@ -1,6 +1,8 @@
 """Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I), same generator g as the GAN).
 
-Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image); at every checkpoint
+The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after which the
+objective is the ELBO. Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image),
+whatever the weight; at every checkpoint
 also the validation ELBO, KL and reconstruction on held-out real images (fixed noise) and the FID of 1,000
 samples g(z) for fixed z against the real test images. Writes <results>/problem3/vae/{vae.pt (resumable),
 train_log.csv, training_curves.png, samples_latest.png, run.json, values.tex}. The recipe (cpu or gpu) is
@@ -15,8 +17,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
-from problem3.models import LATENT, Encoder, Generator, vae_loss  # noqa: E402
-from utils import batch_indices, cli, plot_curves, train  # noqa: E402
+from problem3.models import LATENT, Encoder, Generator, sampling_generator, vae_loss  # noqa: E402
+from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
+
+
+def kl_weight(step: int, warmup: int) -> float:
+    """Weight of the KL term at update ``step`` (0-based): rising linearly to 1 over the first ``warmup`` updates
+    (KL annealing), then 1, so that training optimises the ELBO itself from then on; warmup 0: always 1."""
+    return min(1.0, (step + 1) / warmup) if warmup else 1.0
 
 
 @torch.no_grad()
@@ -38,6 +46,8 @@ def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, see
 def main(argv=None):
     args = training_parser(__doc__, "vae").parse_args(argv)
     run = prepare(args, "vae")
+    if args.kl_warmup < 0:
+        raise UserError(f"--kl-warmup must be 0 or more, got {args.kl_warmup}")
     x, device, out = run.train, run.device, run.out
     encoder, generator = Encoder(width=args.width).to(device), Generator(width=args.width).to(device)
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=args.lr)
@@ -46,14 +56,17 @@ def main(argv=None):
     def step(i: int) -> dict:
         xb = x[torch.from_numpy(batch_indices(len(x), args.batch_size, i, args.seed)).to(device)]
         nelbo, rec, kl = vae_loss(encoder, generator, xb)
+        beta = kl_weight(i, args.kl_warmup)
         opt.zero_grad(set_to_none=True)
-        nelbo.mean().backward()
+        (rec + beta * kl).mean().backward()
         opt.step()
-        return {"loss": nelbo.mean().item(), "kl": kl.mean().item(), "reconstruction": rec.mean().item()}
+        return {"loss": nelbo.mean().item(), "kl": kl.mean().item(), "reconstruction": rec.mean().item(),
+                "kl_weight": beta}
 
     def checkpoint_metrics() -> dict:
-        save_grid(generator(z_grid), out / "samples_latest.png")
-        return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(generator)}
+        g = sampling_generator(generator)
+        save_grid(g(z_grid), out / "samples_latest.png")
+        return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(g)}
 
     rows = train(modules={"encoder": encoder, "generator": generator}, optimizers={"adam": opt}, step_fn=step,
                  num_steps=args.iterations, ckpt_path=out / "vae.pt", log_path=out / "train_log.csv",
@@ -61,7 +74,9 @@ def main(argv=None):
                  meta={"width": args.width})
     checkpoints = [r for r in rows if "fid" in r]
     plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
-                out / "training_curves.png", title="Gaussian VAE on SVHN (nats per image)")
+                out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "
+                f"{args.kl_warmup} iterations)", ylabels=["negative ELBO (nats per image)", "KL (nats per image)",
+                                                           "-log p(x|z) (nats per image)"])
     write_run_summary(run, "vae", rows)
     last = checkpoints[-1]
     print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "

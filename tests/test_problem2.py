@@ -8,8 +8,14 @@ from torch.distributions import MultivariateNormal, Normal
 from problem2 import evaluate, train_vae
 from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
 from problem2.importance_sampling import importance_sampling_log_likelihood, log_mean_weight, sample_posterior
-from problem2.model import (VAE, ConvOn1x1, SeparableUpsamplingBilinear2d, gaussian_kl, negative_elbo,
-                            plain_pytorch_layers)
+from problem2.model import (
+    VAE,
+    ConvOn1x1,
+    SeparableUpsamplingBilinear2d,
+    gaussian_kl,
+    negative_elbo,
+    plain_pytorch_layers,
+)
 from utils import UserError, load_checkpoint
 
 

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 import score_fid
-from problem3 import fid, qualitative, train_gan, train_vae
 from problem3 import data as svhn
+from problem3 import fid, qualitative, train_gan, train_vae
 from problem3.data import load_training_images, read_svhn_mat
 from problem3.models import Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
@@ -250,7 +250,8 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path):
         train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
         train_gan.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
         train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
-    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "gan.pt", weights_only=True) for d in ("straight", "resumed"))
+    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "gan.pt", weights_only=True)
+            for d in ("straight", "resumed"))
     assert a["step"] == b["step"] == 4
     for name in ("generator", "critic", "generator_ema"):
         for k, v in a["modules"][name].items():

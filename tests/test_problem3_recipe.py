@@ -166,3 +166,22 @@ def test_training_parser_help_names_both_recipes():
     text = training_parser("doc", "gan").format_help()
     assert f"{RECIPES['cpu']['gan']['iterations']} in the cpu recipe" in " ".join(text.split())
     assert isinstance(training_parser("doc", "vae"), argparse.ArgumentParser)
+
+
+def test_kl_weight_rises_linearly_then_stays_at_one():
+    from problem3.train_vae import kl_weight
+
+    assert [kl_weight(i, 4) for i in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert kl_weight(0, 0) == 1.0
+
+
+def test_sampling_generator_is_a_recalibrated_copy():
+    from problem3.models import sampling_generator
+
+    torch.manual_seed(0)
+    g = Generator(width=4)
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    s = sampling_generator(g)
+    assert all(torch.equal(v, g.state_dict()[k]) for k, v in before.items())  # the trained generator is untouched
+    assert not s.training and not torch.equal(s.fc[1].running_mean, g.fc[1].running_mean)
+    assert torch.equal(s.fc[0].weight, g.fc[0].weight)
