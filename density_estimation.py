@@ -23,8 +23,18 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from problem1.divergences import MLP  # noqa: E402
 from samplers import density4, distribution3, distribution4  # noqa: E402
-from utils import (cli, common_args, get_device, plt, progress, results_dir, seed_everything,  # noqa: E402
-                   tex_number, write_csv, write_tex_values)
+from utils import (  # noqa: E402
+    cli,
+    common_args,
+    get_device,
+    plt,
+    progress,
+    results_dir,
+    seed_everything,
+    tex_number,
+    write_csv,
+    write_tex_values,
+)
 
 GRID = np.linspace(-5, 5, 1000)
 
@@ -90,7 +100,8 @@ def main(argv=None):
     true = density4(GRID)
     l1 = float(np.sum(np.abs(est - true)) * (GRID[1] - GRID[0]))
     plot(GRID, d, est, true, out)
-    write_csv(out / "density.csv", [{"x": a, "D": b, "estimate": c, "true": e} for a, b, c, e in zip(GRID, d, est, true)])
+    write_csv(out / "density.csv", [{"x": a, "D": b, "estimate": c, "true": e}
+                                    for a, b, c, e in zip(GRID, d, est, true)])
     write_tex_values(out / "density_values.tex", {"PoneDensityLone": tex_number(l1, 4),
                                                   "PoneDensitySteps": str(args.steps)})
     print(f"L1 distance between estimated and true density on [-5, 5]: {l1:.4f} (target <= 0.1)")

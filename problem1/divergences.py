@@ -26,11 +26,13 @@ LOG2 = math.log(2.0)
 
 
 class MLP(nn.Module):
-    """3-layer MLP critic (LeakyReLU, so no unit dies and leaves T constant): (N, in_dim) -> (N,) unbounded scores (logits for the JSD discriminator)."""
+    """3-layer MLP critic (LeakyReLU, so no unit dies and leaves T constant): (N, in_dim) -> (N,) unbounded
+    scores (logits for the JSD discriminator)."""
 
     def __init__(self, in_dim: int, hidden: int = 64):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,8 @@ def main(argv=None):
     wd_err = max(abs(r["wd"] - r["wd_true"]) for r in rows)
     write_tex_values(out / "sweep_values.tex", {
         "PoneJsdMaxErr": tex_number(jsd_err, 4), "PoneWdMaxErr": tex_number(wd_err, 4),
-        "PoneSteps": str(args.steps), "PoneBatch": str(args.batch_size), "PoneLambda": f"{args.lam:g}", "PoneLr": f"{args.lr:g}",
+        "PoneSteps": str(args.steps), "PoneBatch": str(args.batch_size), "PoneLambda": f"{args.lam:g}",
+        "PoneLr": f"{args.lr:g}",
         "PoneSweepSeconds": f"{wall:.0f}", "PoneSweepMode": "quick" if args.quick else "full"})
     for r in rows:
         print(f"theta={r['theta']:+.1f}  JSD={r['jsd']:.4f}  WD={r['wd']:.4f}")

@@ -19,8 +19,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem2.data import load_binarized_mnist  # noqa: E402
 from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior  # noqa: E402
 from problem2.model import VAE, gaussian_kl  # noqa: E402
-from utils import (UserError, atomic_write, cli, common_args, get_device, load_checkpoint, progress,  # noqa: E402
-                   results_dir, tex_number, write_tex_values)
+from utils import (  # noqa: E402
+    UserError,
+    atomic_write,
+    cli,
+    common_args,
+    get_device,
+    load_checkpoint,
+    progress,
+    results_dir,
+    tex_number,
+    write_tex_values,
+)
 
 
 def load_vae(path: Path, device) -> VAE:

@@ -19,8 +19,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem2.data import load_binarized_mnist  # noqa: E402
 from problem2.model import VAE, negative_elbo  # noqa: E402
-from utils import (batch_indices, cli, common_args, get_device, plot_curves, results_dir,  # noqa: E402
-                   seed_everything, tex_number, train, write_tex_values)
+from utils import (  # noqa: E402
+    batch_indices,
+    cli,
+    common_args,
+    get_device,
+    plot_curves,
+    results_dir,
+    seed_everything,
+    tex_number,
+    train,
+    write_tex_values,
+)
 
 
 @torch.no_grad()
@@ -90,7 +100,8 @@ def main(argv=None):
     write_tex_values(out / "train_values.tex", {
         "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
         "PtwoTrainBatch": str(args.batch_size), "PtwoTrainLr": f"{args.lr:g}", "PtwoTrainImages": str(len(x_train)),
-        "PtwoTrainMinutes": tex_number(rows[-1].get('elapsed_s', math.nan) / 60, 0), "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
+        "PtwoTrainMinutes": tex_number(rows[-1].get('elapsed_s', math.nan) / 60, 0),
+        "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
     print(f"validation ELBO after {args.epochs} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
 
 
