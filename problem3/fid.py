@@ -53,13 +53,14 @@ def write_pngs(images: np.ndarray, directory: Path) -> Path:
 def fid_curves(root: Path, floor: float, path: Path) -> Path:
     """FID of each model at every training checkpoint (from its train_log.csv), with the real-data floor."""
     pyplot = plt()
-    fig, axes = pyplot.subplots(1, len(CHECKPOINTS), figsize=(8.4, 3.2), squeeze=False)
+    fig, axes = pyplot.subplots(1, len(CHECKPOINTS), figsize=(8.4, 3.2), squeeze=False, sharey=True)
     for ax, (name, style) in zip(axes[0], zip(CHECKPOINTS, ("-o", "--s"))):
         rows = [r for r in read_csv(root / name / "train_log.csv") if np.isfinite(r.get("fid", np.nan))]
         ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], style, ms=3, label=f"{LABELS[name]} samples")
         ax.axhline(floor, color="k", ls=":", label="1,000 real training images")
-        ax.set(yscale="log", xlabel="training iteration", ylabel="FID (1,000 samples)", title=LABELS[name])
+        ax.set(yscale="log", xlabel="training iteration", title=LABELS[name])
         ax.legend(loc="upper right")
+    axes[0][0].set_ylabel("FID (1,000 samples, log scale)")
     fig.savefig(path)
     pyplot.close(fig)
     return path

@@ -39,7 +39,7 @@ RECIPES: dict[str, dict[str, dict]] = {
                 "augment": "translation", "ema": 0.999, "precision": "fp32", "ckpt_every": 1000},
     },
 }
-QUICK = {"vae": {"iterations": 100, "ckpt_every": 50}, "gan": {"iterations": 20, "ckpt_every": 10}}
+QUICK = {"vae": {"iterations": 100, "kl_warmup": 50, "ckpt_every": 50}, "gan": {"iterations": 20, "ckpt_every": 10}}
 
 
 def pick_profile(profile: str, device: torch.device) -> str:

@@ -1,10 +1,15 @@
+import json
 import os
 import time
 
+import pytest
+
+import reproduce
 from reproduce import STEPS, up_to_date
 
 EVAL = next(s for s in STEPS if s.name == "Problem 2 evaluation")
 TRAIN = next(s for s in STEPS if s.name == "Problem 2 training")
+GAN = next(s for s in STEPS if s.name == "Problem 3 GAN")
 
 
 def _touch(root, names, t):
@@ -19,20 +24,37 @@ def test_a_step_is_stale_when_its_checkpoint_input_is_newer_or_missing(tmp_path)
     (tmp_path / ".profile").write_text("full")
     _touch(tmp_path, EVAL.inputs, now)
     _touch(tmp_path, EVAL.outputs, now + 10)
-    assert up_to_date(tmp_path, EVAL, "full")
-    assert not up_to_date(tmp_path, EVAL, "quick")           # made in another profile
+    assert up_to_date(tmp_path, EVAL, "full", "cpu")
+    assert not up_to_date(tmp_path, EVAL, "quick", "cpu")           # made in another profile
     _touch(tmp_path, EVAL.inputs, now + 20)                  # the model was retrained
-    assert not up_to_date(tmp_path, EVAL, "full")
+    assert not up_to_date(tmp_path, EVAL, "full", "cpu")
     _touch(tmp_path, EVAL.outputs, now + 30)
     (tmp_path / EVAL.outputs[0]).unlink()                    # an output is missing
-    assert not up_to_date(tmp_path, EVAL, "full")
+    assert not up_to_date(tmp_path, EVAL, "full", "cpu")
 
 
 def test_a_training_step_reruns_without_its_checkpoint_and_when_code_is_newer(tmp_path):
     (tmp_path / ".profile").write_text("full")
     _touch(tmp_path, TRAIN.outputs + TRAIN.checkpoints, time.time() + 1000)
-    assert up_to_date(tmp_path, TRAIN, "full")
+    assert up_to_date(tmp_path, TRAIN, "full", "cpu")
     (tmp_path / TRAIN.checkpoints[0]).unlink()
-    assert not up_to_date(tmp_path, TRAIN, "full")
+    assert not up_to_date(tmp_path, TRAIN, "full", "cpu")
     _touch(tmp_path, TRAIN.outputs + TRAIN.checkpoints, 1.0)  # older than the code
-    assert not up_to_date(tmp_path, TRAIN, "full")
+    assert not up_to_date(tmp_path, TRAIN, "full", "cpu")
+
+
+def test_a_problem3_training_step_reruns_when_the_recipe_differs(tmp_path):
+    (tmp_path / ".profile").write_text("full")
+    _touch(tmp_path, GAN.outputs + GAN.checkpoints, time.time() + 1000)
+    run = tmp_path / "problem3" / "gan" / "run.json"
+    run.write_text(json.dumps({"profile": "cpu"}))
+    os.utime(run, (time.time() + 1000, time.time() + 1000))
+    assert up_to_date(tmp_path, GAN, "full", "cpu")
+    assert not up_to_date(tmp_path, GAN, "full", "gpu")
+
+
+def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
+    with pytest.raises(SystemExit) as e:
+        reproduce.main(["--only", "Problem 9", "--no-report"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "matches no step" in err and "Problem 1.3 sweep" in err
