@@ -110,7 +110,7 @@ def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dic
     tag = model.capitalize()
     values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
               "Batch": run.settings["batch_size"], "Images": len(run.train), "Dataset": run.dataset,
-              "Profile": run.profile, "Device": str(run.device), "Minutes": f"{summary['wall_s'] / 60:.1f}"}
+              "Profile": run.profile, "Device": summary["device_name"], "Minutes": f"{summary['wall_s'] / 60:.1f}"}
     values.update({k.replace("_", " ").title().replace(" ", ""): v for k, v in run.settings.items()
                    if k not in ("iterations", "lr", "width", "batch_size", "ckpt_every")})
     write_tex_values(run.out / "values.tex", {f"Pthree{tag}{k}": str(v) for k, v in values.items()})

@@ -98,6 +98,9 @@ def main(argv=None):
                                                "PthreeFidGan": tex_number(res["gan"], 0),
                                                "PthreeFidFloor": tex_number(res["floor_train"], 0),
                                                "PthreeFidFloorN": f"{len(pick):,}",
+                                               "PthreeFidVaeOverFloor": f"{res['vae'] / res['floor_train']:.1f}",
+                                               "PthreeFidGanOverFloor": f"{res['gan'] / res['floor_train']:.1f}",
+                                               "PthreeFidLower": LABELS[min(CHECKPOINTS, key=res.get)],
                                                "PthreeFidReference": scorer.description,
                                                "PthreeFidN": f"{args.n:,}"})
 
