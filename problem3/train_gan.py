@@ -39,11 +39,11 @@ def critic_gap(critic: Critic, seen: torch.Tensor, held_out: torch.Tensor, batch
 def main(argv=None):
     ap = training_parser(__doc__, "gan")
     args = ap.parse_args(argv)
+    run = prepare(args, "gan")  # fills the settings not given from the recipe
     try:
-        policy = parse_policy(args.augment or "none")
+        policy = parse_policy(args.augment)
     except ValueError as e:
         raise UserError(str(e)) from None
-    run = prepare(args, "gan")
     if not 0 <= args.ema < 1:
         raise UserError(f"--ema must be in [0, 1), got {args.ema}")
     x, device, out = run.train, run.device, run.out

@@ -256,3 +256,20 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path):
     for name in ("generator", "critic", "generator_ema"):
         for k, v in a["modules"][name].items():
             assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
+
+
+def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results):
+    _write_svhn(tmp_path, n_train=60)
+    model = tmp_path / "classifier.npz"
+    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--profile", "gpu", "--device", "cpu",
+                        "--iterations", "1", "--width", "8", "--batch-size", "4", "--n-critic", "1",
+                        "--model", str(model), "--fid-samples", "4"])
+    run = json.loads((isolated_results / "problem3" / "gan" / "run.json").read_text())
+    assert run["profile"] == "gpu" and run["augment"] == RECIPES["gpu"]["gan"]["augment"] != "none"
+    assert run["settings"]["ema"] == RECIPES["gpu"]["gan"]["ema"] and run["settings"]["iterations"] == 1
+    with pytest.raises(SystemExit):
+        train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--augment", "flip", "--iterations", "1",
+                        "--results-dir", str(tmp_path / "other"), "--model", str(model)])
