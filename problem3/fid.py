@@ -28,6 +28,7 @@ from utils import (
     atomic_write,
     cli,
     common_args,
+    device_description,
     get_device,
     plt,
     positive_int,
@@ -81,7 +82,8 @@ def main(argv=None):
     device = get_device(args.device)
     root = results_dir("problem3", base=args.results_dir)
     scorer = FidScorer(args.model, args.reference, args.data_dir, device)
-    res = {"reference": scorer.description, "n": args.n}
+    res = {"reference": scorer.description, "n": args.n, "device": device_description(device),
+           "torch": torch.__version__, "numpy": np.__version__}
     for name, ckpt in CHECKPOINTS.items():
         z = torch.randn(args.n, LATENT, generator=torch.Generator().manual_seed(args.seed)).to(device)
         directory = write_pngs(generate_uint8(load_generator(root / ckpt, device), z), root / name / "fid_samples")
