@@ -21,6 +21,9 @@ images of svhn_partial.npz, width 32, n_critic 5, one thread, equal wall time of
   after 3,000 iterations (65,000 without re-estimation). Training on beyond 3,000 iterations (160 passes over
   1,200 images) made the FID worse again (55,000 after 4,000-5,000, with or without a weight average or a
   decaying learning rate): the decoder overfits the small training set, so the cpu recipe stops at 3,000.
+  The lowest values (39,000-40,000) occur while the KL weight is still below 1; a longer annealing (3,000 of
+  4,500 iterations) or width 48 follow the same curve, and shorter runs that end at weight 1 (annealing 750 of
+  1,500 or 1,000 of 2,000 iterations) end at 55,000-58,000. No run ending on the ELBO itself got below 45,000.
 The gpu recipe has not been measured on a GPU yet; its sizes are an estimate.
 """
 from __future__ import annotations
