@@ -11,7 +11,8 @@ How the cpu recipe was chosen (FID of 1,000 samples against the first 10,000 SVH
 images of svhn_partial.npz, width 32, n_critic 5, one thread, equal wall time of 6-9 minutes):
 * GAN learning rate (Adam, betas (0.5, 0.9), batch 32): 2e-4 reached 57,000 after 1,455 iterations, 5e-4 45,000
   after 1,064, 1e-3 33,000 after 1,737; fewer critic steps (1-3) or batch 64 learned more slowly per minute.
-* bfloat16 autocast (float32 weights): 1.8x the iterations per minute at the same FID per iteration.
+* bfloat16 autocast (float32 weights): 1.8x the iterations per minute at one thread and batch 32, at the same
+  FID per iteration (bench/bench_problem3.py, two threads and batch 64: about 1.2x).
 * Differentiable augmentation (translation, or translation + colour + cutout) slowed learning in these short
   runs (219,000 vs 102,000 after 400 iterations), so the cpu recipe goes without; it is meant for long runs on a
   small training set, where the critic memorises (the gpu recipe keeps translation; see the critic gap).
