@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import torch
-
+from problem3.recipes import pick_profile
 from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir
 
 
@@ -114,7 +113,7 @@ def main(argv=None):
                     help="Problem 3 recipe (problem3/recipes.py); auto: gpu when CUDA is available, else cpu")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
-    recipe = args.profile if args.profile != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
+    recipe = pick_profile(args.profile, get_device())
     steps = [s for s in STEPS if not args.only or args.only in s.name]
     if not steps:
         raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in STEPS)}")

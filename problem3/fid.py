@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem3.common import generate_uint8  # noqa: E402
+from problem3.common import fixed_latents, generate_uint8  # noqa: E402
 from problem3.data import load_training_images  # noqa: E402
-from problem3.models import CHECKPOINTS, LATENT, load_generator  # noqa: E402
+from problem3.models import CHECKPOINTS, load_generator  # noqa: E402
 from score_fid import FidScorer  # noqa: E402
 from utils import (
     atomic_write,
@@ -84,8 +84,8 @@ def main(argv=None):
     scorer = FidScorer(args.model, args.reference, args.data_dir, device)
     res = {"reference": scorer.description, "n": args.n, "device": device_description(device),
            "torch": torch.__version__, "numpy": np.__version__}
+    z = fixed_latents(args.n, seed=args.seed, device=device)  # the same codes for both models
     for name, ckpt in CHECKPOINTS.items():
-        z = torch.randn(args.n, LATENT, generator=torch.Generator().manual_seed(args.seed)).to(device)
         directory = write_pngs(generate_uint8(load_generator(root / ckpt, device), z), root / name / "fid_samples")
         res[name] = scorer.score_directory(directory)
         print(f"{LABELS[name]}: FID {res[name]:.1f} ({args.n} samples; reference: {scorer.description})")

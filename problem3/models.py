@@ -113,9 +113,10 @@ def sampling_generator(g: Generator, seed: int = 0) -> Generator:
     return recalibrate_batchnorm(copy.deepcopy(g), seed=seed)
 
 
-def load_generator(path: Path, device, for_sampling: bool = True) -> Generator:
-    """The generator of a Problem 3 training checkpoint, in eval mode: the weight average (``generator_ema``)
-    when the run kept one, else the trained generator; for sampling, with statistics re-estimated on the prior."""
+def load_generator(path: Path, device) -> Generator:
+    """The sampling generator of a Problem 3 training checkpoint, in eval mode: the weight average
+    (``generator_ema``) when the run kept one, else the trained generator, with its batch-norm statistics
+    re-estimated on the prior (as :func:`sampling_generator`; the freshly loaded module needs no copy)."""
     state = load_checkpoint(path, device)
     g = Generator(width=state.get("meta", {}).get("width", 32)).to(device)
     modules = state.get("modules", {})
@@ -123,4 +124,4 @@ def load_generator(path: Path, device, for_sampling: bool = True) -> Generator:
         g.load_state_dict(modules["generator_ema"] if "generator_ema" in modules else modules["generator"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path} holds no generator of this architecture ({type(e).__name__})") from None
-    return sampling_generator(g) if for_sampling else g.eval()
+    return recalibrate_batchnorm(g)
