@@ -10,6 +10,8 @@
 # then fid.py and qualitative.py on each, and packs logs, FIDs, run.json files and figures (no checkpoints)
 # into $OUT/problem3_gpu.tgz. Every training is stopped after $TRAIN_LIMIT_S seconds (default 420), keeping
 # its last checkpoint, so the whole run ends inside the limit even if the GPU is slower than planned.
+# The README's gpu rows of 2026-11-26 come from this script at commit dca2118 (then the gpu VAE on svhn-partial was
+# width 64, 40,000 iterations; it now keeps the cpu settings there, problem3/recipes.py SMALL_SET).
 # EXTRA="--iterations 4 --ckpt-every 2 --fid-samples 50" makes a seconds-long smoke run on any machine.
 set -u
 cd "$(dirname "$0")/.."

@@ -13,7 +13,7 @@ import torch
 
 from problem3.data import load_training_images, to_model_input, to_uint8
 from problem3.models import LATENT
-from problem3.recipes import RECIPES, apply_recipe, native_bf16, pick_profile
+from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick_profile
 from utils import (
     atomic_write,
     common_args,
@@ -31,7 +31,8 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     cpu, gpu = RECIPES["cpu"][model], RECIPES["gpu"][model]
 
     def recipe_help(text: str, key: str) -> str:
-        return f"{text} (default: {cpu[key]} in the cpu recipe, {gpu[key]} in the gpu recipe)"
+        small = " (svhn-partial: the cpu value)" if key in SMALL_SET.get(model, {}) else ""
+        return f"{text} (default: {cpu[key]} in the cpu recipe, {gpu[key]} in the gpu recipe{small})"
 
     ap = common_args(argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter))
     ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
@@ -88,11 +89,11 @@ def prepare(args, model: str) -> TrainingRun:
     seed_everything(args.seed)
     device = get_device(args.device)
     profile = pick_profile(args.profile, device)
-    settings = apply_recipe(args, model, profile)
+    data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
+    settings = apply_recipe(args, model, profile, data["dataset"])
     if settings.get("precision") == "bf16" and not native_bf16(device):
         print(f"note: no native bfloat16 on {device}; training in fp32", file=sys.stderr)
         settings["precision"] = args.precision = "fp32"
-    data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
     out = results_dir("problem3", model, base=args.results_dir)
     print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
           f"{data['dataset']} on {device}; {profile} recipe {settings}")

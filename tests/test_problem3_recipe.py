@@ -37,6 +37,15 @@ def test_explicit_flags_win_over_quick_and_over_the_profile():
     assert plain == RECIPES["cpu"]["vae"]
 
 
+def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profile():
+    small = apply_recipe(_args("vae", []), "vae", "gpu", "svhn-partial")
+    assert small == RECIPES["cpu"]["vae"] != RECIPES["gpu"]["vae"]
+    assert apply_recipe(_args("vae", []), "vae", "gpu", "svhn") == RECIPES["gpu"]["vae"]
+    assert apply_recipe(_args("gan", []), "gan", "gpu", "svhn-partial") == RECIPES["gpu"]["gan"]
+    explicit = apply_recipe(_args("vae", ["--width", "64"]), "vae", "gpu", "svhn-partial")
+    assert explicit["width"] == 64 and explicit["iterations"] == RECIPES["cpu"]["vae"]["iterations"]
+
+
 @pytest.mark.parametrize("argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]])
 def test_counts_must_be_positive(argv, capsys):
     with pytest.raises(SystemExit) as e:
