@@ -26,11 +26,14 @@ from samplers import density4, distribution3, distribution4  # noqa: E402
 from utils import (  # noqa: E402
     cli,
     common_args,
+    fill_sized_defaults,
     get_device,
     plt,
+    positive_int,
     progress,
     results_dir,
     seed_everything,
+    sized_flag,
     tex_number,
     write_csv,
     write_tex_values,
@@ -87,12 +90,10 @@ def plot(x, d, est, true, out: Path) -> None:
 @cli
 def main(argv=None):
     ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--steps", type=int, default=5000, help="discriminator training steps")
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    ap.add_argument("--batch-size", type=int, default=512)
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.steps = 1500
+    sized_flag(ap, "--steps", 5000, 1500, "discriminator training steps", positive_int)
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    ap.add_argument("--batch-size", type=positive_int, default=512, help="samples per step (default: 512)")
+    args = fill_sized_defaults(ap.parse_args(argv))
     out = results_dir("problem1", base=args.results_dir)
     t0 = time.time()
     disc = train_discriminator(args.steps, args.lr, args.batch_size, args.seed, args.device)

@@ -31,6 +31,12 @@ ROOT = Path(__file__).resolve().parent
 
 class UserError(Exception):
     """Bad input from the user (missing file, wrong shape, corrupt checkpoint...)."""
+    exit_code = 2
+
+
+class Interrupted(UserError):
+    """Ctrl-C during training: reported in one line, exit code 130."""
+    exit_code = 130
 
 
 def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], object]:
@@ -41,7 +47,10 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
             return main(argv)
         except UserError as e:
             print(f"error: {e}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise SystemExit(e.exit_code) from None
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            raise SystemExit(130) from None
 
     wrapped.__doc__ = main.__doc__
     return wrapped
@@ -107,8 +116,27 @@ def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--results-dir", default=None, help="results root (default: $A3_RESULTS_DIR or ./results)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--quick", action="store_true", help="minutes-long smoke run with reduced sizes")
+    parser.add_argument("--quick", action="store_true",
+                        help="minutes-long smoke run: reduced defaults (explicit flags still win)")
     return parser
+
+
+def sized_flag(parser: argparse.ArgumentParser, flag: str, full, quick, help: str, convert=None) -> None:
+    """A flag whose default is ``full``, or ``quick`` under --quick; a value given explicitly always wins
+    (see :func:`fill_sized_defaults`)."""
+    parser.add_argument(flag, type=convert or type(full), default=None,
+                        help=f"{help} (default: {full}; with --quick: {quick})")
+    parser.set_defaults(**{"_sized_" + flag.lstrip("-").replace("-", "_"): (full, quick)})
+
+
+def fill_sized_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Give every :func:`sized_flag` left unset its full or quick default."""
+    for key, (full, quick) in [(k, v) for k, v in vars(args).items() if k.startswith("_sized_")]:
+        name = key[len("_sized_"):]
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+        delattr(args, key)
+    return args
 
 
 # ----------------------------------------------------------------------------- files and downloads
@@ -185,18 +213,56 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 
 
 def rng_state() -> dict:
-    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(), "python": random.getstate()[1]}
+    """The state of every random generator (torch CPU and CUDA, numpy, Python), positions included."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    s = {"torch": torch.get_rng_state(), "numpy": keys.tolist(), "numpy_pos": [int(pos), int(has_gauss), float(gauss)],
+         "python": internal, "python_gauss": gauss_next}
     if torch.cuda.is_available():
         s["cuda"] = torch.cuda.get_rng_state_all()
     return s
 
 
 def set_rng_state(s: dict) -> None:
+    """Restore what :func:`rng_state` saved (states saved without positions restart numpy at position 624)."""
     torch.set_rng_state(s["torch"])
-    np.random.set_state(("MT19937", np.asarray(s["numpy"], dtype=np.uint32), 624, 0, 0.0))
-    random.setstate((3, tuple(s["python"]), None))
+    pos, has_gauss, gauss = s.get("numpy_pos", [624, 0, 0.0])
+    np.random.set_state(("MT19937", np.asarray(s["numpy"], dtype=np.uint32), pos, has_gauss, gauss))
+    random.setstate((3, tuple(s["python"]), s.get("python_gauss")))
     if "cuda" in s and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def fingerprint(array: np.ndarray) -> str:
+    """A short SHA-256 of an array's shape, dtype and bytes: names a training set in checkpoints."""
+    h = hashlib.sha256(f"{array.shape} {array.dtype}".encode())
+    h.update(np.ascontiguousarray(array).data)
+    return h.hexdigest()[:16]
+
+
+def check_resume(state: dict, ckpt_path, settings: dict | None, num_steps: int, desc: str) -> None:
+    """Refuse to resume a checkpoint made with other settings (named) or already past ``num_steps``."""
+    ways_out = "use another --results-dir, or --restart to start over"
+    stored = state.get("settings")
+    if settings is not None and stored is None:
+        print(f"note: {ckpt_path} records no settings (an older version made it); resuming without checking them",
+              file=sys.stderr)
+    elif settings is not None:
+        differ = [f"{k} {stored.get(k)!r} -> {settings.get(k)!r}" for k in sorted(set(stored) | set(settings))
+                  if stored.get(k) != settings.get(k)]
+        if differ:
+            raise UserError(f"{ckpt_path} was trained with other settings ({'; '.join(differ)}): {ways_out}")
+    if state["step"] > num_steps:
+        raise UserError(f"{ckpt_path} is at step {state['step']}, past the {num_steps} steps asked for: {ways_out}")
+    versions = state.get("versions", {})
+    if versions and versions != library_versions():
+        print(f"note: {ckpt_path} was written with {versions}, resumed with {library_versions()}", file=sys.stderr)
+    if 0 < state["step"] < num_steps and state["step"] == state.get("num_steps"):
+        print(f"extending {desc} from step {state['step']} to {num_steps}", file=sys.stderr)
+
+
+def library_versions() -> dict:
+    return {"torch": str(torch.__version__), "numpy": str(np.__version__)}
 
 
 # ----------------------------------------------------------------------------- logging and plots
@@ -282,19 +348,24 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
 def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer],
           step_fn: Callable[[int], dict], num_steps: int, ckpt_path: str | os.PathLike,
           log_path: str | os.PathLike, log_every: int, ckpt_every: int,
-          eval_fn: Callable[[], dict] | None = None, desc: str = "train", meta: dict | None = None) -> list[dict]:
+          eval_fn: Callable[[], dict] | None = None, desc: str = "train", meta: dict | None = None,
+          settings: dict | None = None, restart: bool = False) -> list[dict]:
     """The one training loop of the project, resumable.
 
     ``step_fn(step)`` runs one optimisation step and returns a dict of float metrics. Every ``log_every``
     steps the mean metrics become a CSV row (plus ``eval_fn()`` at checkpoints); every ``ckpt_every`` steps
     (and at the end) modules, optimisers, the RNG state and the log are checkpointed atomically. If
     ``ckpt_path`` exists, training resumes from it and gives the same result as an uninterrupted run.
-    ``meta`` (e.g. the architecture's width) is stored in the checkpoint for loaders.
+    ``meta`` (e.g. the architecture's width) is stored in the checkpoint for loaders. ``settings`` (every
+    setting that shapes the run except its length, and a data fingerprint) is stored too, with the library
+    versions; a checkpoint made with other settings, or past ``num_steps``, is refused (:func:`check_resume`);
+    a finished one is extended when ``num_steps`` is larger. ``restart``: ignore an existing checkpoint.
     Returns the log rows.
     """
     start, history, elapsed = 0, [], 0.0
-    if Path(ckpt_path).exists():
+    if Path(ckpt_path).exists() and not restart:
         state = load_checkpoint(ckpt_path)
+        check_resume(state, ckpt_path, settings, num_steps, desc)
         try:
             for k, m in modules.items():
                 m.load_state_dict(state["modules"][k])
@@ -310,32 +381,40 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
     sums: dict[str, float] = {}
     count, t_start = 0, time.time()
     bar = progress(range(start, num_steps), desc=desc, initial=start, total=num_steps)
-    for step in bar:
-        for m in modules.values():
-            m.train()
-        metrics = step_fn(step)
-        for k, v in metrics.items():
-            sums[k] = sums.get(k, 0.0) + float(v)
-        count += 1
-        done = step + 1
-        at_ckpt = done % ckpt_every == 0 or done == num_steps
-        if done % log_every == 0 or at_ckpt:
-            row = {"step": done, **{k: v / count for k, v in sums.items()},
-                   "elapsed_s": elapsed + time.time() - t_start}
-            sums, count = {}, 0
-            if at_ckpt and eval_fn is not None:
-                for m in modules.values():
-                    m.eval()
-                with torch.no_grad():
-                    row.update({k: float(v) for k, v in eval_fn().items()})
-            history.append(row)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
-        if at_ckpt:
-            save_checkpoint(ckpt_path, {"step": done, "history": history, "rng": rng_state(), "meta": meta or {},
-                                        "elapsed": elapsed + time.time() - t_start,
-                                        "modules": {k: m.state_dict() for k, m in modules.items()},
-                                        "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
-            write_csv(log_path, history)
+    saved, step = (start or None), start
+    try:
+        for step in bar:
+            for m in modules.values():
+                m.train()
+            metrics = step_fn(step)
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            count += 1
+            done = step + 1
+            at_ckpt = done % ckpt_every == 0 or done == num_steps
+            if done % log_every == 0 or at_ckpt:
+                row = {"step": done, **{k: v / count for k, v in sums.items()},
+                       "elapsed_s": elapsed + time.time() - t_start}
+                sums, count = {}, 0
+                if at_ckpt and eval_fn is not None:
+                    for m in modules.values():
+                        m.eval()
+                    with torch.no_grad():
+                        row.update({k: float(v) for k, v in eval_fn().items()})
+                history.append(row)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
+            if at_ckpt:
+                save_checkpoint(ckpt_path, {
+                    "step": done, "num_steps": num_steps, "history": history, "rng": rng_state(), "meta": meta or {},
+                    "settings": settings, "versions": library_versions(), "elapsed": elapsed + time.time() - t_start,
+                    "modules": {k: m.state_dict() for k, m in modules.items()},
+                    "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
+                write_csv(log_path, history)
+                saved = done
+    except KeyboardInterrupt:
+        bar.close()
+        kept = f"checkpoint at step {saved} kept ({ckpt_path})" if saved else "no checkpoint written yet"
+        raise Interrupted(f"interrupted at step {step}; {kept}") from None
     bar.close()
     for m in modules.values():
         m.eval()

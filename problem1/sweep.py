@@ -16,7 +16,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem1.divergences import estimate_jsd, estimate_wd  # noqa: E402
 from samplers import distribution1  # noqa: E402
-from utils import cli, common_args, plt, progress, results_dir, tex_number, write_csv, write_tex_values  # noqa: E402
+from utils import (  # noqa: E402
+    cli,
+    common_args,
+    fill_sized_defaults,
+    plt,
+    positive_int,
+    progress,
+    results_dir,
+    sized_flag,
+    tex_number,
+    write_csv,
+    write_tex_values,
+)
 
 THETAS = np.round(np.linspace(-1, 1, 21), 1)
 
@@ -57,13 +69,11 @@ def plot(rows: list[dict], path: Path, lam: float) -> None:
 @cli
 def main(argv=None):
     ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--steps", type=int, default=2000, help="critic training steps per theta and estimator")
-    ap.add_argument("--lam", type=float, default=50.0, help="gradient-penalty weight lambda (>= 10)")
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    ap.add_argument("--batch-size", type=int, default=512)
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.steps, args.lr = 300, 1e-2
+    sized_flag(ap, "--steps", 2000, 300, "critic training steps per theta and estimator", positive_int)
+    ap.add_argument("--lam", type=float, default=50.0, help="gradient-penalty weight lambda (>= 10; default: 50)")
+    sized_flag(ap, "--lr", 1e-3, 1e-2, "Adam learning rate")
+    ap.add_argument("--batch-size", type=positive_int, default=512, help="samples per step (default: 512)")
+    args = fill_sized_defaults(ap.parse_args(argv))
     out = results_dir("problem1", base=args.results_dir)
     t0 = time.time()
     rows = sweep(args.steps, args.lam, args.lr, args.batch_size, args.seed, args.device)

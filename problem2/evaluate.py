@@ -26,6 +26,7 @@ from utils import (  # noqa: E402
     common_args,
     get_device,
     load_checkpoint,
+    positive_int,
     progress,
     results_dir,
     tex_number,
@@ -73,8 +74,8 @@ def latex_table(res: dict, k: int) -> str:
 @cli
 def main(argv=None):
     ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--k", type=int, default=200, help="importance samples per image")
-    ap.add_argument("--batch-size", type=int, default=100, help="images per batch (M)")
+    ap.add_argument("--k", type=positive_int, default=200, help="importance samples per image (default: 200)")
+    ap.add_argument("--batch-size", type=positive_int, default=100, help="images per batch, M (default: 100)")
     ap.add_argument("--checkpoint", default=None, help="default: <results>/problem2/vae.pt")
     args = ap.parse_args(argv)
     out = results_dir("problem2", base=args.results_dir)

@@ -20,13 +20,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem2.data import load_binarized_mnist  # noqa: E402
 from problem2.model import VAE, negative_elbo  # noqa: E402
 from utils import (  # noqa: E402
+    atomic_write,
     batch_indices,
     cli,
     common_args,
+    fill_sized_defaults,
+    fingerprint,
     get_device,
+    library_versions,
     plot_curves,
+    positive_int,
     results_dir,
     seed_everything,
+    sized_flag,
     tex_number,
     train,
     write_tex_values,
@@ -49,8 +55,9 @@ def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 1000, see
 
 
 def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, batch_size: int, lr: float,
-        seed: int, device) -> tuple[VAE, list[dict]]:
-    """Train (or resume) a VAE; returns the model and the per-epoch log rows."""
+        seed: int, device, restart: bool = False) -> tuple[VAE, list[dict]]:
+    """Train (or resume) a VAE; returns the model and the per-epoch log rows. A checkpoint made with another
+    batch size, learning rate, seed or training set is refused (utils.train)."""
     seed_everything(seed)
     model = VAE().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -70,7 +77,9 @@ def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, bat
 
     rows = train(modules={"vae": model}, optimizers={"adam": opt}, step_fn=step, num_steps=epochs * steps_per_epoch,
                  ckpt_path=out / "vae.pt", log_path=out / "train_log.csv", log_every=steps_per_epoch,
-                 ckpt_every=steps_per_epoch, eval_fn=valid, desc="VAE (MNIST)")
+                 ckpt_every=steps_per_epoch, eval_fn=valid, desc="VAE (MNIST)", restart=restart,
+                 settings={"batch_size": batch_size, "lr": lr, "seed": seed, "train_images": len(x_train),
+                           "data": fingerprint(x_train)})
     for r in rows:
         r["epoch"] = r["step"] / steps_per_epoch
     return model, rows
@@ -79,24 +88,27 @@ def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, bat
 @cli
 def main(argv=None):
     ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=3e-4)
-    args = ap.parse_args(argv)
+    sized_flag(ap, "--epochs", 20, 1, "passes over the training images", positive_int)
+    ap.add_argument("--batch-size", type=positive_int, default=32, help="images per step (default: 32)")
+    ap.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (default: 3e-4, as the text fixes)")
+    ap.add_argument("--restart", action="store_true",
+                    help="start over even if <results>/problem2/vae.pt exists (else training resumes from it)")
+    args = fill_sized_defaults(ap.parse_args(argv))
     data = load_binarized_mnist(args.data_dir)
     x_train, x_valid = data["train"], data["valid"]
-    if args.quick:  # a smoke run: 1 epoch on 5,000 images, validation on 1,000
-        args.epochs, x_train, x_valid = 1, x_train[:5000], x_valid[:1000]
+    if args.quick:  # a smoke run on 5,000 training images, validation on 1,000
+        x_train, x_valid = x_train[:5000], x_valid[:1000]
     out = results_dir("problem2", base=args.results_dir)
     device = get_device(args.device)
     t0 = time.time()
     _, rows = fit(x_train, x_valid, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                  seed=args.seed, device=device)
+                  seed=args.seed, device=device, restart=args.restart)
     plot_curves(rows, "epoch", [["train_loss", "valid_elbo"], ["valid_kl"], ["valid_reconstruction"]],
                 out / "training_curves.png", title="VAE on binarized MNIST (nats per image)")
-    (out / "train_summary.json").write_text(json.dumps(
-        {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
-         "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device)}, indent=1))
+    summary = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
+               "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device),
+               **library_versions()}
+    atomic_write(out / "train_summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
     write_tex_values(out / "train_values.tex", {
         "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
         "PtwoTrainBatch": str(args.batch_size), "PtwoTrainLr": f"{args.lr:g}", "PtwoTrainImages": str(len(x_train)),

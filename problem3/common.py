@@ -18,6 +18,7 @@ from utils import (
     atomic_write,
     common_args,
     device_description,
+    fingerprint,
     get_device,
     positive_int,
     results_dir,
@@ -54,6 +55,9 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
                     help="FID reference (default auto: SVHN test split, else its first 10,000 images)")
     ap.add_argument("--model", default=None, help="classifier for FID (default: ./svhn_classifier.pt, else the "
                                                   "one in the data directory)")
+    ap.add_argument("--restart", action="store_true",
+                    help="start over even if the checkpoint exists (else training resumes from it, and refuses a "
+                         "checkpoint made with other settings)")
     if model == "vae":
         ap.add_argument("--kl-warmup", type=int, default=None, help=recipe_help(
             "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
@@ -82,6 +86,14 @@ class TrainingRun:
     profile: str             # cpu or gpu
     settings: dict           # the recipe settings in force (explicit flags included)
     dataset: str             # svhn or svhn-partial
+    data_sha: str            # fingerprint of the training images
+
+    def checkpoint_settings(self, seed: int, **extra) -> dict:
+        """What a resumed checkpoint must match: the recipe settings but its length and checkpoint interval,
+        the training data and the seed (utils.train refuses a checkpoint made with others)."""
+        keep = {k: v for k, v in self.settings.items() if k not in ("iterations", "ckpt_every")}
+        return {**keep, "dataset": self.dataset, "train_images": len(self.train), "data": self.data_sha,
+                "seed": seed, **extra}
 
 
 def prepare(args, model: str) -> TrainingRun:
@@ -98,7 +110,7 @@ def prepare(args, model: str) -> TrainingRun:
     print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
           f"{data['dataset']} on {device}; {profile} recipe {settings}")
     return TrainingRun(to_model_input(data["train"]).to(device), to_model_input(data["valid"]).to(device), device,
-                       out, profile, settings, data["dataset"])
+                       out, profile, settings, data["dataset"], fingerprint(data["train"]))
 
 
 def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dict | None = None) -> None:
@@ -112,6 +124,9 @@ def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dic
     values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
               "Batch": run.settings["batch_size"], "Images": len(run.train), "Dataset": run.dataset,
               "Profile": run.profile, "Device": summary["device_name"], "Minutes": f"{summary['wall_s'] / 60:.1f}"}
+    checkpoints = [r for r in rows if "valid_kl" in r]
+    if checkpoints:  # the VAE's held-out KL at the last checkpoint, nats per image
+        values["ValidKl"] = f"{checkpoints[-1]['valid_kl']:,.0f}"
     values.update({k.replace("_", " ").title().replace(" ", ""): v for k, v in run.settings.items()
                    if k not in ("iterations", "lr", "width", "batch_size", "ckpt_every")})
     write_tex_values(run.out / "values.tex", {f"Pthree{tag}{k}": str(v) for k, v in values.items()})

@@ -64,15 +64,20 @@ class Critic(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
+PIXEL_SCALE = 127.5  # pixel values per unit of the networks' [-1, 1] scale: the VAE's likelihood is on 0-255
+
+
 def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor, noise: torch.Tensor | None = None):
-    """Per-image negative ELBO with p(x|z) = N(x; g(z), I), in nats (x in [-1, 1], D = 3072):
-    -log p(x|z) = 0.5 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
+    """Per-image negative ELBO, in nats, with p(x|z) = N(x; g(z), I) on the images as stored: pixel values
+    0-255 (D = 3072). The networks work in [-1, 1] (``x`` here, and g's tanh output), so the pixel-scale
+    image and mean are PIXEL_SCALE * (x + 1) and PIXEL_SCALE * (g(z) + 1):
+    -log p(x|z) = 0.5 PIXEL_SCALE^2 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
     ``noise`` (N, 100): the standard normal draw of z = mu + sigma * noise (default: fresh).
     Returns (neg_elbo, reconstruction, kl), each (N,)."""
     mu, sigma = encoder(x)
     z = mu + sigma * (torch.randn_like(sigma) if noise is None else noise)
     d = x[0].numel()
-    rec = 0.5 * (x - generator(z)).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
+    rec = 0.5 * (PIXEL_SCALE * (x - generator(z))).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
     kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * sigma.log()).sum(1)
     return rec + kl, rec, kl
 

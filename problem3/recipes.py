@@ -18,14 +18,13 @@ images of svhn_partial.npz, width 32, n_critic 5, one thread, equal wall time of
   runs (219,000 vs 102,000 after 400 iterations), so the cpu recipe goes without; it is meant for long runs on a
   small training set, where the critic memorises (the gpu recipe keeps translation; see the critic gap).
 * Sampling from a weight average with batch-norm statistics re-estimated on the prior: 5-10% lower FID.
-* VAE: Adam 2e-3 learned faster than 1e-3 (83,000 vs 99,000 after 2,000 iterations). Batch-norm statistics
-  re-estimated on the prior for sampling: 79,000 -> 66,000. KL annealing over the first 2,000 iterations: 43,000
-  after 3,000 iterations (65,000 without re-estimation). Training on beyond 3,000 iterations (160 passes over
-  1,200 images) made the FID worse again (55,000 after 4,000-5,000, with or without a weight average or a
-  decaying learning rate): the decoder overfits the small training set, so the cpu recipe stops at 3,000.
-  The lowest values (39,000-40,000) occur while the KL weight is still below 1; a longer annealing (3,000 of
-  4,500 iterations) or width 48 follow the same curve, and shorter runs that end at weight 1 (annealing 750 of
-  1,500 or 1,000 of 2,000 iterations) end at 55,000-58,000. No run ending on the ELBO itself got below 45,000.
+* VAE, likelihood N(x; g(z), I) on pixel values 0-255: 38,400 after 3,000 iterations, and flat from 1,000 on
+  (39,500) whatever the KL weight. The same likelihood on images scaled to [-1, 1] (noise of half the pixel
+  range; what this recipe was first tuned with) had the decoder blur: 49,641 at the end, lowest (39,000-40,000)
+  while the KL weight was below 1; a likelihood on [-4, 4] gave 35,000 (not used: an arbitrary scale).
+  With [-1, 1]: Adam 2e-3 learned faster than 1e-3 (83,000 vs 99,000 after 2,000 iterations); batch-norm
+  statistics re-estimated on the prior for sampling: 79,000 -> 66,000; KL annealing over the first 2,000
+  iterations helped, and longer runs, a weight average, a decaying learning rate or width 48 did not.
 How the gpu recipe was chosen (one NVIDIA H100 80GB, torch 2.11, 2026-11-26, bench/gpu_problem3.sh and
 bench/gpu_throughput.sh; same FID measure, svhn_partial.npz):
 * Speed, each training alone: GAN (width 64, batch 64) 23.7 iterations/s, so 15,000 take about 10.5 minutes; VAE
@@ -34,10 +33,11 @@ bench/gpu_throughput.sh; same FID measure, svhn_partial.npz):
 * GAN, 7,000 iterations each (five trainings sharing the GPU, stopped after 7 minutes): the gpu recipe below
   13,072 (FID still falling: 14,542 at 6,000, 13,508 at 7,000 in the monitor); batch 32 and Adam 1e-3 16,518;
   translation + colour + cutout 22,297. The critic's gap between training and held-out images grew to 1.15.
-* VAE on the 1,200 images: width 64, batch 64, annealing over 5,000 iterations: FID 37,800 at 2,000 (KL weight
-  0.4), 58,000 at 6,000, 83,600 at 30,000; batch 128 for 12,000 iterations: 64,184. Wider and longer only gets
-  worse on this set, so there the VAE keeps the cpu settings (49,641 on the CPU); the gpu VAE settings are for
-  the official training set (73,257 images: 40,000 iterations are 39 passes), which is not here to measure.
+* VAE on the 1,200 images (likelihood on [-1, 1], before the change above): width 64, batch 64, annealing over
+  5,000 iterations: FID 37,800 at 2,000 (KL weight 0.4), 58,000 at 6,000, 83,600 at 30,000; batch 128 for 12,000
+  iterations: 64,184. Wider and longer only got worse on this set, so there the VAE keeps the cpu settings
+  (measured on the CPU); the gpu VAE settings are for the official training set (73,257 images: 40,000
+  iterations are 39 passes), which is not here to measure.
 The complete gpu recipe (15,000 GAN iterations) has not been run yet: the 15 minutes of GPU time that measured
 the above ended first.
 """

@@ -88,7 +88,7 @@ def main(argv=None):
     rows = train(modules=modules, optimizers={"generator": opt_g, "critic": opt_c}, step_fn=step,
                  num_steps=args.iterations, ckpt_path=out / "gan.pt", log_path=out / "train_log.csv", log_every=1,
                  ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="WGAN-GP (SVHN)",
-                 meta={"width": args.width})
+                 meta={"width": args.width}, restart=args.restart, settings=run.checkpoint_settings(args.seed))
     plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
                 out / "training_curves.png", title="WGAN-GP on SVHN (x: generator iterations)",
                 ylabels=["E_data[T] - E_g[T]", "lambda E[(||grad T|| - 1)^2]", "E_train[T] - E_held-out[T]"])

@@ -1,4 +1,5 @@
-"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I), same generator g as the GAN).
+"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I) on pixel values 0-255; same generator g as
+the GAN, whose [-1, 1] output maps affinely to pixel values; see problem3.models.vae_loss).
 
 The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after which the
 objective is the ELBO. Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image),
@@ -17,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
-from problem3.models import LATENT, Encoder, Generator, sampling_generator, vae_loss  # noqa: E402
+from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss  # noqa: E402
 from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
 
 
@@ -71,7 +72,8 @@ def main(argv=None):
     rows = train(modules={"encoder": encoder, "generator": generator}, optimizers={"adam": opt}, step_fn=step,
                  num_steps=args.iterations, ckpt_path=out / "vae.pt", log_path=out / "train_log.csv",
                  log_every=1, ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="VAE (SVHN)",
-                 meta={"width": args.width})
+                 meta={"width": args.width}, restart=args.restart,
+                 settings=run.checkpoint_settings(args.seed, likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}"))
     checkpoints = [r for r in rows if "fid" in r]
     plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
                 out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "

@@ -188,6 +188,19 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     assert [r["valid_elbo"] for r in rows] == [r["valid_elbo"] for r in rows_b]
 
 
+def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.random((32, 1, 28, 28)) > 0.8).astype(np.float32)
+    kw = dict(batch_size=16, seed=0, device=torch.device("cpu"))
+    train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=3e-4, **kw)
+    with pytest.raises(UserError, match=r"lr 0\.0003 -> 0\.01"):
+        train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=1e-2, **kw)
+    with pytest.raises(UserError, match="data"):
+        train_vae.fit(1 - x, x[:8], tmp_path, epochs=1, lr=3e-4, **kw)
+    _, rows = train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=1e-2, restart=True, **kw)
+    assert torch.load(tmp_path / "vae.pt", weights_only=True)["settings"]["lr"] == 1e-2 and len(rows) == 1
+
+
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "vae.pt"
     bad.write_bytes(b"garbage")

@@ -13,7 +13,7 @@ import score_fid
 from problem3 import data as svhn
 from problem3 import fid, qualitative, train_gan, train_vae
 from problem3.data import load_training_images, read_svhn_mat
-from problem3.models import Critic, Encoder, Generator, vae_loss
+from problem3.models import PIXEL_SCALE, Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
 from utils import UserError, file_hash, read_csv
 
@@ -164,6 +164,22 @@ def test_model_shapes_and_vae_loss():
     assert nelbo.shape == (4,) and torch.allclose(nelbo, rec + kl) and (kl >= 0).all()
 
 
+def test_vae_loss_is_the_gaussian_likelihood_on_pixel_values_and_the_closed_form_kl():
+    torch.manual_seed(0)
+    g, e = Generator().eval(), Encoder().eval()
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    noise = torch.randn(3, 100)
+    nelbo, rec, kl = vae_loss(e, g, x, noise)
+    mu, sigma = e(x)
+    mean = g(mu + sigma * noise)
+    pixels = torch.distributions.Normal(PIXEL_SCALE * (mean + 1), 1.0)  # N(x; g(z), I) on 0-255 values
+    expected_rec = -pixels.log_prob(PIXEL_SCALE * (x + 1)).flatten(1).sum(1)
+    expected_kl = torch.distributions.kl_divergence(torch.distributions.Normal(mu, sigma),
+                                                    torch.distributions.Normal(0.0, 1.0)).sum(1)
+    assert torch.allclose(rec, expected_rec, rtol=1e-5) and torch.allclose(kl, expected_kl, rtol=1e-5, atol=1e-4)
+    assert torch.allclose(nelbo, rec + kl)
+
+
 # ----------------------------------------------------------------------------- end to end on synthetic .mat files
 def _write_svhn(root, n_train=48, n_test=40):
     rng = np.random.default_rng(0)
@@ -239,7 +255,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert "FID score:" in capsys.readouterr().out
 
 
-def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path):
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, capsys):
     _write_svhn(tmp_path, n_train=60)
     model = tmp_path / "classifier.npz"
     np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
@@ -256,6 +272,11 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path):
     for name in ("generator", "critic", "generator_ema"):
         for k, v in a["modules"][name].items():
             assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
+    with pytest.raises(SystemExit) as e:  # another learning rate: refused, naming it, not relabelled
+        train_gan.main(common + ["--iterations", "4", "--lr", "0.01", "--results-dir", str(tmp_path / "straight")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "lr 0.001 -> 0.01" in err and "--restart" in err
+    assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "run.json").read_text())["settings"]["lr"] == 1e-3
 
 
 def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results):

@@ -1,0 +1,87 @@
+"""The shared training loop (utils.train): refusing mismatched checkpoints, extending, Ctrl-C, RNG state."""
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from utils import Interrupted, UserError, fill_sized_defaults, rng_state, set_rng_state, sized_flag, train
+
+
+def _run(tmp_path, steps, settings, step_fn=None, restart=False):
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def default_step(i):
+        loss = model(torch.ones(1, 2)).pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    return train(modules={"m": model}, optimizers={"o": opt}, step_fn=step_fn or default_step, num_steps=steps,
+                 ckpt_path=tmp_path / "m.pt", log_path=tmp_path / "log.csv", log_every=1, ckpt_every=2,
+                 desc="toy", settings=settings, restart=restart)
+
+
+def test_a_checkpoint_made_with_other_settings_is_refused_naming_them(tmp_path):
+    _run(tmp_path, 4, {"lr": 0.1, "data": "abc"})
+    with pytest.raises(UserError, match=r"lr 0\.1 -> 0\.5.*--restart") as e:
+        _run(tmp_path, 4, {"lr": 0.5, "data": "abc"})
+    assert "data" not in str(e.value)
+    with pytest.raises(UserError, match="data 'abc' -> 'xyz'"):
+        _run(tmp_path, 4, {"lr": 0.1, "data": "xyz"})
+    rows = _run(tmp_path, 4, {"lr": 0.5, "data": "abc"}, restart=True)  # starts over
+    assert len(rows) == 4 and torch.load(tmp_path / "m.pt", weights_only=True)["settings"]["lr"] == 0.5
+
+
+def test_fewer_steps_than_the_checkpoint_is_refused_and_more_extend_it(tmp_path, capsys):
+    _run(tmp_path, 4, {"lr": 0.1})
+    with pytest.raises(UserError, match="at step 4, past the 2 steps"):
+        _run(tmp_path, 2, {"lr": 0.1})
+    rows = _run(tmp_path, 6, {"lr": 0.1})
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert "extending toy from step 4 to 6" in capsys.readouterr().err
+
+
+def test_ctrl_c_reports_the_step_and_the_checkpoint_kept(tmp_path):
+    def interrupt_at_3(i):
+        if i == 3:
+            raise KeyboardInterrupt
+        return {"loss": 0.0}
+
+    with pytest.raises(Interrupted, match=r"interrupted at step 3; checkpoint at step 2 kept") as e:
+        _run(tmp_path, 10, {}, step_fn=interrupt_at_3)
+    assert e.value.exit_code == 130
+    assert torch.load(tmp_path / "m.pt", weights_only=True)["step"] == 2
+
+
+def test_rng_state_round_trip_restores_the_numpy_and_python_positions():
+    np.random.seed(1)
+    random.seed(1)
+    np.random.rand(3)                   # mid-stream, not at a block boundary
+    np.random.standard_normal()         # leaves a cached Gaussian in numpy's legacy state
+    random.gauss(0, 1)                  # and in Python's
+    saved = rng_state()
+    expected = (np.random.rand(5), np.random.standard_normal(), random.gauss(0, 1), torch.rand(3))
+    np.random.seed(99)
+    random.seed(99)
+    torch.manual_seed(99)
+    set_rng_state(saved)
+    again = (np.random.rand(5), np.random.standard_normal(), random.gauss(0, 1), torch.rand(3))
+    assert np.array_equal(expected[0], again[0]) and expected[1:3] == again[1:3]
+    assert torch.equal(expected[3], again[3])
+
+
+def test_quick_changes_defaults_only():
+    import argparse
+
+    def parse(argv):
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--quick", action="store_true")
+        sized_flag(ap, "--steps", 2000, 300, "steps")
+        return fill_sized_defaults(ap.parse_args(argv))
+
+    assert parse([]).steps == 2000 and parse(["--quick"]).steps == 300
+    assert parse(["--quick", "--steps", "100"]).steps == 100
+    assert not any(k.startswith("_sized_") for k in vars(parse([])))
