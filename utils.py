@@ -297,10 +297,12 @@ def plt():
 
 
 def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "",
-                ylabels: list[str] | None = None) -> Path:
+                ylabels: list[str] | None = None, labels: dict[str, str] | None = None,
+                hlines: dict[int, tuple[float, str]] | None = None) -> Path:
     """One panel per list of column names, sharing the x column; saved to ``path``. Series logged only at
     checkpoints are drawn with markers; each panel's y range covers the data after the first 5% of x, so an
-    initial transient does not flatten the rest."""
+    initial transient does not flatten the rest. ``labels``: legend text per column; ``hlines``: panel index ->
+    (y, label) of a dotted reference line (kept in range)."""
     pyplot = plt()
     fig, axes = pyplot.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
     styles = ["-", "--", ":", "-."]
@@ -311,8 +313,12 @@ def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | o
         for c, style in zip(cols, styles):
             pts = [(r[x], r[c]) for r in rows if math.isfinite(r.get(c, math.nan))]  # sparse: checkpoints only
             sparse = len(pts) < len(rows) / 2
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o" if sparse else None, ms=3, label=c)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o" if sparse else None, ms=3,
+                    label=(labels or {}).get(c, c))
             late += [p[1] for p in pts if p[0] >= settled]
+        if hlines and k in hlines:
+            ax.axhline(hlines[k][0], color="k", ls=":", lw=1, label=hlines[k][1])
+            late.append(hlines[k][0])
         if late and max(late) > min(late):
             pad = 0.05 * (max(late) - min(late))
             ax.set_ylim(min(late) - pad, max(late) + pad)

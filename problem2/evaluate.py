@@ -3,6 +3,9 @@
 Reads <results>/problem2/vae.pt; writes <results>/problem2/evaluation.json and evaluation_table.tex
 (nats per image, means over each whole split).
 The ELBO here is the closed-form KL with the reconstruction term averaged over the same K samples.
+Also the estimate as a function of K on the first 1,000 validation images (K = 1 ... 1000, prefixes of one draw)
+beside the histogram of per-image gaps log p(x) - ELBO at K = 200: is_vs_k.png and is_vs_k.csv; and
+is_listing.py, the source of the Question 2.1 function and its helpers, for the report.
 """
 from __future__ import annotations
 
@@ -25,11 +28,14 @@ from utils import (  # noqa: E402
     cli,
     common_args,
     get_device,
+    library_versions,
     load_checkpoint,
+    plt,
     positive_int,
     progress,
     results_dir,
     tex_number,
+    write_csv,
     write_tex_values,
 )
 
@@ -64,6 +70,57 @@ def evaluate_split(model: VAE, x: np.ndarray, k: int, batch_size: int, seed: int
             "log_px_per_image": ll}
 
 
+SWEEP_KS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+@torch.inference_mode()
+def k_sweep(model: VAE, x: np.ndarray, ks=SWEEP_KS, batch_size: int = 20, seed: int = 1, device="cpu") -> dict:
+    """Mean importance-sampled log p(x) over images x (N, 1, 28, 28) for every K in ``ks``, and the mean ELBO
+    (nats per image). Each image draws max(ks) samples once; the estimate at K uses the first K of them, so the
+    curve shows one estimator as K grows (its expectation rises with K towards log p(x); K = 1 is the
+    single-sample ELBO estimate)."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    sums, elbo = np.zeros(len(ks)), 0.0
+    for i in progress(range(0, len(x), batch_size), desc=f"IS K=1..{max(ks)}", leave=False):
+        xb = torch.from_numpy(x[i:i + batch_size]).to(device).flatten(1)
+        terms = log_weight_terms(model, xb, sample_posterior(model, xb, max(ks), gen))   # each (M, max K)
+        sums += [log_mean_weight(*(t[:, :k] for t in terms)).sum().item() for k in ks]
+        mu, logvar = model.encode(xb.view(-1, 1, 28, 28))
+        elbo += (terms[0].mean(1) - gaussian_kl(mu, logvar)).sum().item()
+    return {"k": list(ks), "log_px": (sums / len(x)).tolist(), "elbo": elbo / len(x), "n": len(x)}
+
+
+def plot_k_sweep(sweep: dict, gaps: np.ndarray, k: int, path: Path) -> Path:
+    """Left: mean estimate vs K (log axis) with the ELBO; right: histogram of per-image gaps at K = ``k``."""
+    pyplot = plt()
+    fig, (ax, bx) = pyplot.subplots(1, 2, figsize=(8.4, 3.2))
+    ax.plot(sweep["k"], sweep["log_px"], "-o", color="k", ms=4, label="importance-sampled estimate")
+    ax.axhline(sweep["elbo"], color="0.4", ls="--", label="ELBO")
+    if k in sweep["k"]:
+        ax.plot([k], [sweep["log_px"][sweep["k"].index(k)]], "s", ms=9, mfc="none", mec="k", label=f"K = {k}")
+    ax.set(xscale="log", xlabel="K (importance samples per image)", ylabel="mean log p(x) (nats per image)",
+           title=f"{sweep['n']:,} validation images")
+    ax.legend(loc="lower right")
+    bx.hist(gaps, bins=60, color="0.55", edgecolor="k", linewidth=0.3)
+    bx.axvline(gaps.mean(), color="k", ls="--", label=f"mean {gaps.mean():.2f}")
+    bx.set(xlabel=f"log p(x) (K = {k}) - ELBO (nats)", ylabel="images", title=f"all {len(gaps):,} validation images")
+    bx.legend(loc="upper right")
+    fig.savefig(path)
+    pyplot.close(fig)
+    return path
+
+
+def write_listing(path: Path) -> Path:
+    """The report's listing for Question 2.1: the assignment's function and the helpers it calls, as source."""
+    import inspect
+
+    from problem2 import importance_sampling as ism
+
+    parts = [ism.importance_sampling_log_likelihood, ism.log_weight_terms, ism.log_mean_weight, ism.log_normal]
+    text = "\n\n".join(inspect.getsource(f).rstrip() for f in parts) + "\n"
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def latex_table(res: dict, k: int) -> str:
     rows = "\n".join(f"{name} & {res[s]['n']} & {res[s]['elbo']:.2f} & {res[s]['log_px']:.2f} \\\\"
                      for s, name in (("valid", "Validation"), ("test", "Test")))
@@ -82,21 +139,34 @@ def main(argv=None):
     device = get_device(args.device)
     model = load_vae(Path(args.checkpoint) if args.checkpoint else out / "vae.pt", device)
     data = load_binarized_mnist(args.data_dir)
-    res, t0 = {}, time.time()
+    res, gaps, t0 = {}, {}, time.time()
     for split in ("valid", "test"):
         x = data[split]
         if args.quick:  # a smoke run on 500 shuffled images per split
             x = x[np.random.default_rng(args.seed).permutation(len(x))[:500]]
         r = evaluate_split(model, x, args.k, args.batch_size, args.seed, device)
         res[split] = {k: v for k, v in r.items() if not k.endswith("per_image")}
+        gaps[split] = r["log_px_per_image"] - r["elbo_per_image"]
         print(f"{split}: ELBO {r['elbo']:.2f}  log p(x) {r['log_px']:.2f} nats ({r['n']} images, K = {args.k})")
-    res.update(k=args.k, quick=args.quick, seconds=time.time() - t0, device=str(device))
+    sweep_n, sweep_ks = (100, SWEEP_KS[:6]) if args.quick else (1000, SWEEP_KS)
+    sweep = k_sweep(model, data["valid"][:sweep_n], sweep_ks, device=device)
+    print("log p(x) vs K: " + ", ".join(f"{k}: {v:.2f}" for k, v in zip(sweep["k"], sweep["log_px"]))
+          + f"; ELBO {sweep['elbo']:.2f} ({sweep['n']} validation images)")
+    write_csv(out / "is_vs_k.csv", [{"k": k, "log_px": v, "elbo": sweep["elbo"]} for k, v in zip(sweep["k"],
+                                                                                                 sweep["log_px"])])
+    plot_k_sweep(sweep, gaps["valid"], args.k, out / "is_vs_k.png")
+    write_listing(out / "is_listing.py")
+    res.update(k=args.k, quick=args.quick, seconds=time.time() - t0, device=str(device), k_sweep=sweep,
+               mean_gap_valid=float(gaps["valid"].mean()), **library_versions())
     atomic_write(out / "evaluation.json", lambda tmp: Path(tmp).write_text(json.dumps(res, indent=1)))
     atomic_write(out / "evaluation_table.tex", lambda tmp: Path(tmp).write_text(latex_table(res, args.k)))
     write_tex_values(out / "evaluation_values.tex", {
         "PtwoValidElbo": tex_number(res["valid"]["elbo"], 2), "PtwoValidLogpx": tex_number(res["valid"]["log_px"], 2),
         "PtwoTestElbo": tex_number(res["test"]["elbo"], 2), "PtwoTestLogpx": tex_number(res["test"]["log_px"], 2),
-        "PtwoK": str(args.k), "PtwoEvalSeconds": f"{res['seconds']:.0f}"})
+        "PtwoK": str(args.k), "PtwoEvalSeconds": f"{res['seconds']:.0f}",
+        "PtwoSweepN": f"{sweep['n']:,}", "PtwoSweepFirst": tex_number(sweep["log_px"][0], 2),
+        "PtwoSweepLast": tex_number(sweep["log_px"][-1], 2), "PtwoSweepLastK": str(sweep["k"][-1]),
+        "PtwoSweepElbo": tex_number(sweep["elbo"], 2), "PtwoMeanGap": tex_number(res["mean_gap_valid"], 2)})
     print(f"wrote {out / 'evaluation.json'} and {out / 'evaluation_table.tex'} in {res['seconds']:.0f} s")
 
 

@@ -103,8 +103,14 @@ def main(argv=None):
     t0 = time.time()
     _, rows = fit(x_train, x_valid, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   seed=args.seed, device=device, restart=args.restart)
-    plot_curves(rows, "epoch", [["train_loss", "valid_elbo"], ["valid_kl"], ["valid_reconstruction"]],
-                out / "training_curves.png", title="VAE on binarized MNIST (nats per image)")
+    for r in rows:  # the same quantity for both curves: the negative ELBO
+        r["valid_negative_elbo"] = -r["valid_elbo"]
+    plot_curves(rows, "epoch", [["train_loss", "valid_negative_elbo"], ["valid_kl"], ["valid_reconstruction"]],
+                out / "training_curves.png", title="VAE on binarized MNIST",
+                ylabels=["negative ELBO (nats per image)", "KL (nats per image)", "-log p(x|z) (nats per image)"],
+                labels={"train_loss": "training (mean over the epoch)", "valid_negative_elbo": "validation",
+                        "valid_kl": "validation KL", "valid_reconstruction": "validation reconstruction"},
+                hlines={0: (96.0, "target: validation ELBO >= -96")})
     summary = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
                "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device),
                **library_versions()}

@@ -20,6 +20,7 @@ from utils import (
     cli,
     common_args,
     get_device,
+    plt,
     positive_int,
     results_dir,
     write_csv,
@@ -47,11 +48,39 @@ def choose_eps(g, z: torch.Tensor, top: int) -> float:
     return EPS_GRID[-1]
 
 
+def labelled_grid(images: torch.Tensor, ncol: int, row_labels: list[str], col_labels: list[str], path: Path,
+                  title: str = "") -> Path:
+    """Images (R * ncol, 3, 32, 32) in [-1, 1] as an R x ncol grid with a label left of each row and above each
+    column, saved as a PNG."""
+    from torchvision.utils import make_grid
+
+    pyplot = plt()
+    grid = make_grid(images.detach().cpu().clamp(-1, 1) * 0.5 + 0.5, nrow=ncol, padding=2, pad_value=1.0)
+    nrows = len(row_labels)
+    fig, ax = pyplot.subplots(figsize=(0.55 * ncol + 1.6, 0.55 * nrows + 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    step = 34  # 32 pixels + 2 of padding
+    ax.set_yticks([2 + step * r + 16 for r in range(nrows)], row_labels, fontsize=7)
+    ax.set_xticks([2 + step * c + 16 for c in range(ncol)], col_labels, fontsize=7)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title, fontsize=8)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=200))
+    pyplot.close(fig)
+    return path
+
+
 @torch.no_grad()
-def perturbation_figure(g, z: torch.Tensor, dims: np.ndarray, eps: float, path: Path) -> None:
-    """One row per dimension i: g(z + k eps e_i) for k = -2, -1, 0, 1, 2 (k = 0 is the unperturbed image)."""
+def perturbation_figure(g, z: torch.Tensor, dims: np.ndarray, change: np.ndarray, eps: float, path: Path) -> None:
+    """One row per dimension i: g(z + k eps e_i) for k = -2, -1, 0, 1, 2 (k = 0 is the unperturbed image),
+    labelled with i and its mean absolute pixel change at +eps."""
     rows = [z + k * eps * torch.eye(LATENT, device=z.device)[i] for i in dims for k in (-2, -1, 0, 1, 2)]
-    save_grid(g(torch.cat(rows)), path, nrow=5)
+    labelled_grid(g(torch.cat(rows)), 5, [f"z{i}: {change[i]:.3f}" for i in dims],
+                  [rf"$z_i{k:+d}\epsilon$" if k else "$z$" for k in (-2, -1, 0, 1, 2)], path,
+                  title=f"eps = {eps:g}; row: dimension, mean |change| at +eps")
 
 
 @torch.no_grad()
@@ -87,12 +116,14 @@ def main(argv=None):
         order = np.argsort(-change)
         write_csv(out / "perturbation_ranking.csv", [{"dim": int(i), "mean_abs_pixel_change": float(change[i])}
                                                       for i in order])
-        perturbation_figure(g, z, order[:args.dims], eps, out / "perturbations.png")
+        perturbation_figure(g, z, order[:args.dims], change, eps, out / "perturbations.png")
         rows = []
         for _ in range(args.pairs):
             z0, z1 = (torch.randn(1, LATENT, generator=gen).to(device) for _ in range(2))
             rows += list(interpolations(g, z0, z1))
-        save_grid(torch.cat(rows), out / "interpolation.png", nrow=len(ALPHAS))
+        labelled_grid(torch.cat(rows), len(ALPHAS), [f"{kind} {p + 1}" for p in range(args.pairs)
+                                                     for kind in ("latent", "data")],
+                      [f"{a:g}" for a in ALPHAS], out / "interpolation.png", title="alpha (weight of the first end)")
         summary[name] = {"eps": eps, "shown_dims": order[:args.dims].tolist(),
                          "shown_change": [float(change[i]) for i in order[:args.dims]],
                          "median_change": float(np.median(change)),

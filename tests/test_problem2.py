@@ -201,6 +201,24 @@ def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
     assert torch.load(tmp_path / "vae.pt", weights_only=True)["settings"]["lr"] == 1e-2 and len(rows) == 1
 
 
+def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sample_elbo():
+    from problem2.model import VAE
+
+    torch.manual_seed(0)
+    model = VAE().eval()
+    x = (np.random.default_rng(0).random((6, 1, 28, 28)) > 0.8).astype(np.float32)
+    sweep = evaluate.k_sweep(model, x, ks=(1, 10, 100), batch_size=6, seed=3)
+    with torch.no_grad():
+        xf = torch.from_numpy(x).flatten(1)
+        z = sample_posterior(model, xf, 100, torch.Generator().manual_seed(3))
+        at = {k: importance_sampling_log_likelihood(model, xf, z[:, :k]).mean().item() for k in (1, 100)}
+    assert sweep["k"] == [1, 10, 100] and sweep["n"] == 6
+    assert sweep["log_px"][0] == pytest.approx(at[1], abs=1e-3)
+    assert sweep["log_px"][2] == pytest.approx(at[100], abs=1e-3)
+    assert sweep["log_px"][0] < sweep["log_px"][1] < sweep["log_px"][2]
+    assert sweep["elbo"] == pytest.approx(sweep["log_px"][0], abs=20)  # K = 1: a one-sample ELBO estimate
+
+
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "vae.pt"
     bad.write_bytes(b"garbage")
