@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import pickle
+import re
 import shutil
 import struct
 import sys
@@ -143,10 +144,37 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
                 state = _load_legacy_module(f)
         if isinstance(state, nn.Module):
             state = state.state_dict()
-        model.load_state_dict(state)
-    except Exception as e:  # noqa: BLE001 - refused global, truncated file, wrong keys...
-        raise UserError(f"cannot load classifier {path}: {type(e).__name__}: {str(e).splitlines()[0][:300]}") from None
+    except Exception as e:  # noqa: BLE001 - refused global, truncated file...: never suggest loading unsafely
+        raise UserError(f"{path} is not the course's SVHN classifier ({_load_failure(e)})") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path} holds a {type(state).__name__}, not the classifier or its state dict")
+    check_classifier_state(state, model.state_dict(), path)
+    model.load_state_dict(state)
     return model.to(get_device(device)).eval()
+
+
+def _load_failure(e: Exception) -> str:
+    """Why a classifier file could not be read, without torch's or numpy's hints to load it unsafely."""
+    text = str(e)
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"it holds {refused.group(1)}, which is not in the allow-list"
+    first = text.splitlines()[0][:200] if text else ""
+    if not first or re.search(r"weights_only|allow_pickle|trust", first):
+        return f"unreadable: {type(e).__name__}"
+    return f"{type(e).__name__}: {first}"
+
+
+def check_classifier_state(state: dict, expected: dict, path: Path) -> None:
+    """One clear error naming the missing, unexpected and wrongly shaped entries of a classifier state dict."""
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})" for k, v in expected.items()
+              if k in state and tuple(getattr(state[k], "shape", ())) != tuple(v.shape)]
+    problems = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}" for what, keys in
+                (("missing", missing), ("unexpected", extra), ("wrong shape", shapes)) if keys]
+    if problems:
+        raise UserError(f"{path} does not match the course's SVHN classifier ({'; '.join(problems)})")
 
 
 def default_classifier_path(root=None) -> Path:

@@ -34,16 +34,32 @@ def packed_sha256(packed: np.ndarray) -> str:
 
 
 def read_amat(path: Path) -> np.ndarray:
-    """Parse an .amat text file into packed bits (N, 98); one clear error if malformed."""
+    """Parse an .amat text file (one image of 784 zeros and ones per line) into packed bits (N, 98); one clear
+    error naming the first bad line otherwise."""
     try:
-        values = np.array(path.read_text().split(), dtype=np.float32)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot parse {path}: {e}") from None
-    if values.size == 0 or values.size % D:
-        raise UserError(f"{path}: {values.size} values, not a whole number of 784-pixel rows (truncated?)")
-    if not np.isin(values, (0.0, 1.0)).all():
-        raise UserError(f"{path}: values outside {{0, 1}}; this is not binarized MNIST")
-    return np.packbits(values.reshape(-1, D).astype(np.uint8), axis=1)
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {path}: {type(e).__name__}") from None
+    if not lines:
+        raise UserError(f"{path}: empty; expected lines of {D} values")
+    fields = [line.split() for line in lines]
+    for n, row in enumerate(fields, start=1):
+        if len(row) != D:
+            raise UserError(f"{path}, line {n}: {len(row)} values, expected {D} (truncated or not binarized MNIST)")
+    text = np.array(fields)                                   # (N, 784) strings
+    bad = ~((text == "0") | (text == "1")).all(axis=1)
+    if bad.any():
+        raise UserError(f"{path}, line {int(np.argmax(bad)) + 1}: values other than 0 and 1; not binarized MNIST")
+    return np.packbits(text == "1", axis=1)
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Atomically write arrays as an .npz (file closed before the rename)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    return atomic_write(path, write)
 
 
 def _check_packed(packed, path: Path, split: str) -> np.ndarray:
@@ -62,7 +78,7 @@ def fetch_amat(root: Path, base_url: str = BASE_URL, expected_sha256: dict | Non
         arrays[split] = read_amat(amat)
         if packed_sha256(arrays[split]) != expected_sha256[split]:
             raise UserError(f"{amat}: content checksum mismatch; the download is corrupt")
-    return atomic_write(root / NPZ, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
+    return write_npz(root / NPZ, arrays)
 
 
 def load_binarized_mnist(root: str | os.PathLike | None = None, *, download_ok: bool = True) -> dict[str, np.ndarray]:
@@ -71,18 +87,23 @@ def load_binarized_mnist(root: str | os.PathLike | None = None, *, download_ok: 
     npz = root / NPZ
     if not npz.exists():
         if all((root / f"binarized_mnist_{s}.amat").exists() for s in SPLITS):
-            arrays = {s: read_amat(root / f"binarized_mnist_{s}.amat") for s in SPLITS}
-            atomic_write(npz, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
-        elif download_ok:
-            fetch_amat(root)
+            write_npz(npz, {s: read_amat(root / f"binarized_mnist_{s}.amat") for s in SPLITS})
         else:
-            raise UserError(f"binarized MNIST not found in {root} (expected {NPZ} or the .amat files)")
+            missing = (f"binarized MNIST is not in {root}: put {NPZ} (or binarized_mnist_{{train,valid,test}}.amat) "
+                       "there, or point --data-dir / $A3_DATA_DIR at the folder that holds it")
+            if not download_ok:
+                raise UserError(missing)
+            try:
+                fetch_amat(root)
+            except UserError as e:
+                raise UserError(f"{missing} (the download failed: {e})") from None
     try:
         with np.load(npz) as f:
             packed = {s: f[s] for s in SPLITS}
     except KeyError as e:
         raise UserError(f"{npz}: missing split {e}") from None
-    except Exception as e:  # noqa: BLE001 - truncated zip, bad pickle, ...
-        raise UserError(f"{npz}: corrupt or unreadable ({type(e).__name__}: {e})") from None
+    except Exception as e:  # noqa: BLE001 - truncated zip, object arrays, ...: never suggest loading unsafely
+        raise UserError(f"{npz}: not a binarized-MNIST .npz of uint8 arrays (corrupt or other content; "
+                        f"{type(e).__name__})") from None
     return {s: np.unpackbits(_check_packed(p, npz, s), axis=1).astype(np.float32).reshape(-1, 1, 28, 28)
             for s, p in packed.items()}

@@ -80,8 +80,10 @@ def _load_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
     try:
         with np.load(path) as d:
             x = np.concatenate([d[k] for k in keys])
-    except Exception as e:  # noqa: BLE001 - truncated file, not an npz, missing keys
-        raise UserError(f"{path}: corrupt or not the expected file ({type(e).__name__}: {e})") from None
+    except KeyError as e:
+        raise UserError(f"{path}: no array {e} (needed for {what}); not the expected file") from None
+    except Exception as e:  # noqa: BLE001 - truncated file, not an npz, object arrays: never suggest unsafe loads
+        raise UserError(f"{path}: corrupt or not the expected file of uint8 images ({type(e).__name__})") from None
     if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3):
         raise UserError(f"{path}: images have dtype {x.dtype} and shape {x.shape}; expected uint8 (N, 32, 32, 3)")
     return x

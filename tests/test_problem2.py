@@ -160,8 +160,37 @@ def test_bad_files_give_one_clear_error(tmp_path):
     (tmp_path / "binarized_mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UserError, match="binarized_mnist.npz"):
         load_binarized_mnist(tmp_path)
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(UserError, match=r"not in .*empty: put binarized_mnist.npz"):
         load_binarized_mnist(tmp_path / "empty", download_ok=False)
+
+
+def test_an_amat_file_with_rows_of_other_lengths_is_refused_naming_the_line(tmp_path):
+    _write_amat(tmp_path, np.random.default_rng(0))
+    good = (tmp_path / "binarized_mnist_test.amat").read_text().splitlines()
+    short, long = " ".join(good[1].split()[:700]), good[2] + " " + " ".join(good[3].split()[:84])
+    (tmp_path / "binarized_mnist_test.amat").write_text("\n".join([good[0], short, long]) + "\n")  # 2352 values
+    with pytest.raises(UserError, match=r"binarized_mnist_test.amat, line 2: 700 values, expected 784"):
+        load_binarized_mnist(tmp_path, download_ok=False)
+    assert not (tmp_path / "binarized_mnist.npz").exists()  # nothing cached
+
+
+def test_an_npz_of_objects_is_refused_without_suggesting_an_unsafe_load(tmp_path):
+    np.savez(tmp_path / "binarized_mnist.npz", **{s: np.array([{"a": 1}], dtype=object) for s in ("train", "valid",
+                                                                                                  "test")})
+    with pytest.raises(UserError, match="not a binarized-MNIST .npz") as e:
+        load_binarized_mnist(tmp_path, download_ok=False)
+    assert "allow_pickle" not in str(e.value) and "weights_only" not in str(e.value)
+
+
+def test_offline_without_data_says_which_file_to_put_where(tmp_path, monkeypatch):
+    import problem2.data as p2data
+
+    def no_network(url, dest, **kw):
+        raise UserError(f"could not download {url}: no network")
+
+    monkeypatch.setattr(p2data, "download", no_network)
+    with pytest.raises(UserError, match=r"put binarized_mnist.npz .* there.*download failed"):
+        load_binarized_mnist(tmp_path)
 
 
 def test_download_path_over_local_http(tmp_path, http_server):

@@ -147,9 +147,34 @@ def test_a_rounding_level_negative_fid_is_zero():
     assert score_fid.frechet_distance(mu, sigma, mu, sigma * (1 + 1e-15)) == 0.0
 
 
-def test_images_of_another_size_are_resized(tmp_path):
-    imgs = score_fid.load_images(score_fid.list_images(_png_dir(tmp_path, 3, size=48)))
+def test_images_of_another_size_are_resized_as_torchvision_resize_does(tmp_path):
+    from torchvision import transforms
+
+    files = score_fid.list_images(_png_dir(tmp_path, 3, size=48))
+    imgs = score_fid.load_images(files)
     assert imgs.shape == (3, 32, 32, 3) and imgs.dtype == np.uint8
+    for img, f in zip(imgs, files):  # the course's Resize((32, 32)) on the PIL image, pixel for pixel
+        with Image.open(f) as im:
+            reference = np.asarray(transforms.Resize((32, 32))(im.convert("RGB")))
+        assert np.array_equal(img, reference)
+        assert not np.array_equal(img, np.asarray(Image.open(f).convert("RGB"))[::3, ::3][:32, :32])  # not a crop
+
+
+def test_a_classifier_file_with_other_keys_or_shapes_is_refused_naming_them(tmp_path):
+    state = score_fid.Classifier().state_dict()
+    first, second = list(state)[:2]
+    bad = {k: v for k, v in state.items() if k != first}
+    bad[second] = torch.zeros(3, 3)
+    bad["extra.weight"] = torch.zeros(1)
+    torch.save(bad, tmp_path / "c.pt")
+    with pytest.raises(UserError) as e:
+        score_fid.load_classifier(tmp_path / "c.pt")
+    msg = str(e.value)
+    assert f"missing: {first}" in msg and "unexpected: extra.weight" in msg and f"{second} (3, 3)" in msg
+    torch.save({"not": "a model", "fn": print}, tmp_path / "p.pt")  # a pickled global outside the allow-list
+    with pytest.raises(UserError, match="not the course's SVHN classifier") as e:
+        score_fid.load_classifier(tmp_path / "p.pt")
+    assert "weights_only" not in str(e.value) and "allow_pickle" not in str(e.value)
 
 
 # ----------------------------------------------------------------------------- models
