@@ -137,7 +137,12 @@ def main(argv=None):
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "
           f"device {device})", flush=True)
     if not args.no_report:
-        print(f"report: {build_report(results, profile)}")
+        pdf = build_report(results, profile)
+        print(f"report: {pdf}")
+        if args.only:
+            print("note: --only ran part of the job; the report may show placeholders for the rest (not checked)")
+        elif subprocess.run([sys.executable, str(ROOT / "report" / "check_report.py"), str(pdf)]).returncode:
+            raise UserError(f"{pdf} is missing results (listed above)")
 
 
 if __name__ == "__main__":

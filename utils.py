@@ -99,14 +99,21 @@ def seed_everything(seed: int) -> None:
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data."""
-    return Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
+    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data (one clear error if it is a file)."""
+    d = Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
+    if d.exists() and not d.is_dir():
+        raise UserError(f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)")
+    return d
 
 
 def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
     """``<results>/<parts...>``, created; results root: explicit > $A3_RESULTS_DIR > ./results."""
     d = Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results").expanduser().joinpath(*parts)
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the results directory {d}: {e.strerror} (--results-dir / "
+                        "$A3_RESULTS_DIR)") from None
     return d
 
 

@@ -42,14 +42,16 @@ from utils import (  # noqa: E402
 @torch.no_grad()
 def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 1000, seed: int = 0) -> dict:
     """Exact means over all of ``x`` (N, 1, 28, 28) of ELBO, KL and reconstruction (nats per image)."""
-    gen_state = torch.get_rng_state()
-    torch.manual_seed(seed)  # a fixed z for every evaluation; the training RNG stream is left untouched
+    device = torch.device(device)
     totals = np.zeros(3)
-    for i in range(0, len(x), batch_size):
-        xb = torch.from_numpy(x[i:i + batch_size]).to(device)
-        nelbo, rec, kl = negative_elbo(model, xb)
-        totals += [nelbo.sum().item(), rec.sum().item(), kl.sum().item()]
-    torch.set_rng_state(gen_state)
+    # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators afterwards, so the
+    # training random stream is untouched on every device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(x[i:i + batch_size]).to(device)
+            nelbo, rec, kl = negative_elbo(model, xb)
+            totals += [nelbo.sum().item(), rec.sum().item(), kl.sum().item()]
     nelbo, rec, kl = totals / len(x)
     return {"elbo": -nelbo, "reconstruction": rec, "kl": kl}
 

@@ -38,11 +38,18 @@ def test_gradient_penalty_zero_for_unit_slope_positive_otherwise(shape):
     assert gradient_penalty(double, x, y, 10.0).item() == pytest.approx(10.0, rel=1e-9)  # 10 * (2 - 1)^2
 
 
-def test_gradient_penalty_is_differentiable_wrt_critic():
-    lin = torch.nn.Linear(2, 1)
-    gp = gradient_penalty(lambda z: lin(z).squeeze(1), torch.randn(8, 2), torch.randn(8, 2), 10.0)
+def test_gradient_penalty_gradient_wrt_the_critic_matches_the_closed_form():
+    # T(z) = w.z + b has grad_z T = w everywhere, so GP = lam (||w|| - 1)^2,
+    # d GP / dw = 2 lam (||w|| - 1) w / ||w|| and d GP / db = 0
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 1).double()
+    lam = 10.0
+    gp = gradient_penalty(lambda z: lin(z).squeeze(1), torch.randn(8, 3).double(), torch.randn(8, 3).double(), lam)
     gp.backward()
-    assert lin.weight.grad is not None and lin.weight.grad.abs().sum() > 0
+    w = lin.weight.detach()[0]
+    assert gp.item() == pytest.approx(lam * (w.norm().item() - 1) ** 2, rel=1e-12)
+    assert torch.allclose(lin.weight.grad[0], 2 * lam * (w.norm() - 1) * w / w.norm(), rtol=1e-10)
+    assert lin.bias.grad is None or lin.bias.grad.abs().item() < 1e-12  # the bias does not enter grad_z T
 
 
 def test_samplers_shapes_and_ranges():
@@ -100,3 +107,12 @@ def test_estimators_reject_bad_input():
         estimate_wd(*_pair(0.5), lam=1.0)
     with pytest.raises(ValueError, match="dimensions"):
         estimate_jsd(samplers.distribution1(0), samplers.distribution3(), steps=1)
+
+
+def test_quick_shrinks_only_the_flags_not_given(isolated_results):
+    from problem1 import sweep
+
+    sweep.main(["--quick", "--steps", "3", "--batch-size", "16"])
+    values = (isolated_results / "problem1" / "sweep_values.tex").read_text()
+    assert r"\newcommand{\PoneSteps}{3}" in values            # explicit, not quick's 300
+    assert r"\newcommand{\PoneLr}{0.01}" in values            # quick's learning rate (not given)

@@ -248,6 +248,19 @@ def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sam
     assert sweep["elbo"] == pytest.approx(sweep["log_px"][0], abs=20)  # K = 1: a one-sample ELBO estimate
 
 
+def test_validation_elbo_uses_fixed_noise_and_leaves_the_training_stream_untouched():
+    from problem2.model import VAE
+
+    torch.manual_seed(5)
+    model = VAE().eval()
+    x = (np.random.default_rng(0).random((10, 1, 28, 28)) > 0.8).astype(np.float32)
+    before = torch.get_rng_state()
+    first = train_vae.evaluate_elbo(model, x, "cpu", batch_size=4)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.rand(100)  # the training stream moves on; the evaluation noise does not
+    assert train_vae.evaluate_elbo(model, x, "cpu", batch_size=4) == first
+
+
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "vae.pt"
     bad.write_bytes(b"garbage")

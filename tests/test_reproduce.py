@@ -58,3 +58,15 @@ def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
         reproduce.main(["--only", "Problem 9", "--no-report"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "matches no step" in err and "Problem 1.3 sweep" in err
+
+
+def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, isolated_results, monkeypatch,
+                                                                     capfd):
+    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)             # every step done already
+    monkeypatch.setattr(reproduce, "build_report", lambda results, profile: tmp_path / "report.pdf")  # not built
+    with pytest.raises(SystemExit) as e:
+        reproduce.main([])
+    err = capfd.readouterr().err
+    assert e.value.code == 2 and "report.pdf does not exist" in err and "missing results" in err
+    reproduce.main(["--only", "Problem 1"])                                   # part of the job: not checked
+    assert "not checked" in capfd.readouterr().out

@@ -85,3 +85,32 @@ def test_quick_changes_defaults_only():
     assert parse([]).steps == 2000 and parse(["--quick"]).steps == 300
     assert parse(["--quick", "--steps", "100"]).steps == 100
     assert not any(k.startswith("_sized_") for k in vars(parse([])))
+
+
+def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
+    from utils import data_dir, results_dir
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="cannot create the results directory .*file/problem1"):
+        results_dir("problem1", base=tmp_path / "file")
+    with pytest.raises(UserError, match="is a file, not a directory"):
+        data_dir(tmp_path / "file")
+
+
+def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
+    from utils import cli
+
+    @cli
+    def interrupted(argv=None):
+        raise Interrupted("interrupted at step 7; checkpoint at step 5 kept (x.pt)")
+
+    @cli
+    def interrupted_elsewhere(argv=None):
+        raise KeyboardInterrupt
+
+    for main, text in ((interrupted, "interrupted at step 7; checkpoint at step 5 kept"),
+                       (interrupted_elsewhere, "interrupted")):
+        with pytest.raises(SystemExit) as e:
+            main()
+        err = capsys.readouterr().err
+        assert e.value.code == 130 and err.strip() == f"error: {text}" + (" (x.pt)" if "step" in text else "")
