@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from problem3.recipes import pick_profile
-from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir
+from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir, write_tex_values
 
 
 class Step(NamedTuple):
@@ -86,6 +86,18 @@ def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
     return min(p.stat().st_mtime for p in outputs) > newest_source
 
 
+def record_step_time(results: Path, name: str, seconds: float, device: str) -> None:
+    """Keep each step's latest wall time in <results>/step_times.json, and their sum in job_values.tex."""
+    path = results / "step_times.json"
+    times = json.loads(path.read_text()) if path.exists() else {}
+    times[name] = {"seconds": round(seconds, 1), "device": device, "date": time.strftime("%Y-%m-%d")}
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(times, indent=1)))
+    devices, dates = sorted({t["device"] for t in times.values()}), sorted({t["date"] for t in times.values()})
+    write_tex_values(results / "job_values.tex", {
+        "JobMinutes": f"{sum(t['seconds'] for t in times.values()) / 60:.0f}", "JobSteps": str(len(times)),
+        "JobDevice": "; ".join(devices), "JobDates": dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"})
+
+
 def build_report(results: Path, profile: str) -> Path:
     """Write report/results/config.tex (where the results are) and compile report/report.pdf."""
     report = ROOT / "report"
@@ -133,6 +145,7 @@ def main(argv=None):
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
         (results / ".profile").write_text(profile)
+        record_step_time(results, step.name, time.time() - t0, device)
         print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "
           f"device {device})", flush=True)

@@ -59,7 +59,7 @@ def plot(rows: list[dict], path: Path, lam: float) -> None:
     ax.plot(th, [r["jsd"] for r in rows], "C0o-", label="JSD estimate (nats)")
     ax.plot(th, [r["wd"] for r in rows], "C1s-", label=rf"WD estimate (WGAN-GP, $\lambda$={lam:g})")
     ax.set_xlabel(r"$\theta$")
-    ax.set_ylabel("estimate")
+    ax.set_ylabel("divergence / distance (JSD in nats)")
     ax.set_title(r"p = (0, Z), q = ($\theta$, Z), Z ~ U[0, 1]")
     ax.legend(fontsize=8)
     fig.savefig(path)
