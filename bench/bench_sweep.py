@@ -1,48 +1,54 @@
-"""Benchmark: the Problem 1.3 sweep's critic training in steps per second, with the project's vectorized sampler
-vs a naive per-sample Python sampler (the course's list-comprehension form) feeding the same training, and the
-samplers alone in batches per second. Same run, after a warm-up; each figure is the best of --repeats.
-    python bench/bench_sweep.py [--steps 300 --repeats 3]"""
+"""Benchmark: the Problem 1.3 sweep (21 thetas, a JSD and a WD critic each) with the 42 critics trained as two
+stacked models (problem1/sweep.py) vs the naive baseline, 21 sequential trainings of one critic per estimator
+(estimate_jsd / estimate_wd in a loop), same steps, same run. Prints seconds, the ratio, the largest errors of
+both against the true values, and the stacked sweep's time at the full recipe's steps.
+    python bench/bench_sweep.py [--steps 100]"""
 import argparse
-import random
+import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.timing import best_seconds  # noqa: E402
 from problem1.divergences import estimate_jsd, estimate_wd  # noqa: E402
+from problem1.sweep import FULL_STEPS, THETAS, sweep  # noqa: E402
 from samplers import distribution1  # noqa: E402
 from utils import get_device  # noqa: E402
 
 
-def naive_distribution1(x, batch_size=512):
-    while True:
-        yield np.array([(x, random.uniform(0, 1)) for _ in range(batch_size)])
+def sequential(steps: int, lr: float, lam: float = 50.0, seed: int = 0) -> list[dict]:
+    """The naive sweep: one critic at a time, same samples and seeds as problem1.sweep.sweep."""
+    rows = []
+    for i, theta in enumerate(THETAS):
+        rng = np.random.default_rng([seed, i])
+        p, q = distribution1(0, 512, rng=rng), distribution1(theta, 512, rng=rng)
+        rows.append({"theta": float(theta), "jsd": estimate_jsd(p, q, steps=steps, lr=lr, seed=seed + i),
+                     "wd": estimate_wd(p, q, lam=lam, steps=steps, lr=lr, seed=seed + i)})
+    return rows
 
 
-def vectorized(x):
-    return distribution1(x, rng=np.random.default_rng(0))
-
-
-def best_rate(fn, units, repeats):
-    """units per second of fn(), best of ``repeats`` calls."""
-    return units / best_seconds(fn, repeats)[1]
+def errors(rows) -> str:
+    jsd = max(abs(r["jsd"] - (0.0 if r["theta"] == 0 else math.log(2))) for r in rows)
+    wd = max(abs(r["wd"] - abs(r["theta"])) for r in rows)
+    return f"max |JSD error| {jsd:.4f}, max |WD - |theta|| {wd:.4f}"
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=100, help="critic steps for both versions (default: 100)")
+    ap.add_argument("--lr", type=float, default=4e-3)
     args = ap.parse_args()
-    print(f"device: {get_device()}")
-    estimate_jsd(vectorized(0), vectorized(0.5), steps=50, eval_batches=1)  # warm-up
-    for name, make in (("vectorized", vectorized), ("naive", naive_distribution1)):
-        it = make(0.5)
-        rate = best_rate(lambda: [next(it) for _ in range(200)], 200, args.repeats)
-        print(f"sampler {name:10s}: {rate:9.0f} batches of 512/s")
-    for name, est in (("JSD", estimate_jsd), ("WD (GP)", estimate_wd)):
-        fast, naive = (best_rate(lambda: est(make(0), make(0.5), steps=args.steps, eval_batches=1), args.steps,
-                                 args.repeats) for make in (vectorized, naive_distribution1))
-        print(f"{name:8s} critic: {fast:6.0f} steps/s (vectorized sampler) vs {naive:6.0f} steps/s (naive); "
-              f"ratio {fast / naive:.2f}x")
+    print(f"device: {get_device()}; {len(THETAS)} thetas x 2 estimators, {args.steps} steps each")
+    sweep(5, 50.0, args.lr, 512, 0)  # warm-up
+    t = time.perf_counter()
+    stacked = sweep(args.steps, 50.0, args.lr, 512, 0)
+    t_stacked = time.perf_counter() - t
+    t = time.perf_counter()
+    naive = sequential(args.steps, args.lr)
+    t_naive = time.perf_counter() - t
+    print(f"stacked (42 critics as 2 models): {t_stacked:6.1f} s   {errors(stacked)}")
+    print(f"naive (42 sequential trainings):  {t_naive:6.1f} s   {errors(naive)}")
+    print(f"ratio naive / stacked: {t_naive / t_stacked:.1f}x; the full sweep ({FULL_STEPS} steps) at this rate: "
+          f"about {t_stacked * FULL_STEPS / args.steps:.0f} s")

@@ -39,82 +39,134 @@ class MLP(nn.Module):
         return self.net(x).squeeze(-1)
 
 
+class StackedMLP(nn.Module):
+    """B independent :class:`MLP` critics evaluated together with batched matrix products:
+    (B, N, in_dim) -> (B, N). Built from B MLPs (their weights copied), so each starts where it would alone;
+    with an element-wise optimiser (Adam, SGD) and the sum of the B losses, each trains as it would alone."""
+
+    def __init__(self, mlps: list[MLP]):
+        super().__init__()
+        layers = [[m.net[j] for m in mlps] for j in (0, 2, 4)]
+        self.weights = nn.ParameterList([torch.stack([lin.weight.detach().T for lin in ls]) for ls in layers])
+        self.biases = nn.ParameterList([torch.stack([lin.bias.detach() for lin in ls]).unsqueeze(1) for ls in layers])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)                # (B, N, out)
+            if k < len(self.weights) - 1:
+                h = F.leaky_relu(h, 0.2)
+        return h.squeeze(-1)
+
+
 def jsd_objective(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
-    """log 2 + 1/2 mean log D(x_p) + 1/2 mean log(1 - D(x_q)), D = sigmoid(logits), in nats.
+    """log 2 + 1/2 mean log D(x_p) + 1/2 mean log(1 - D(x_q)), D = sigmoid(logits), in nats; the means run over
+    the last dim, so logits of shape (N,) give a scalar and (B, N) one value per critic.
 
     Computed stably: log D = logsigmoid(l) and log(1 - D) = logsigmoid(-l)."""
-    return LOG2 + 0.5 * F.logsigmoid(logits_p).mean() + 0.5 * F.logsigmoid(-logits_q).mean()
+    return LOG2 + 0.5 * F.logsigmoid(logits_p).mean(-1) + 0.5 * F.logsigmoid(-logits_q).mean(-1)
 
 
 def wd_objective(t_p: torch.Tensor, t_q: torch.Tensor) -> torch.Tensor:
-    """E_p[T] - E_q[T] from critic values of shape (N,)."""
-    return t_p.mean() - t_q.mean()
+    """E_p[T] - E_q[T] from critic values of shape (N,) (a scalar) or (B, N) (one value per critic)."""
+    return t_p.mean(-1) - t_q.mean(-1)
 
 
-def gradient_penalty(critic: nn.Module, x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
+def gradient_penalty(critic: nn.Module, x: torch.Tensor, y: torch.Tensor, lam: float,
+                     sample_dims: int = 1) -> torch.Tensor:
     """lambda * E_z[(||grad_z T(z)||_2 - 1)^2] on random interpolates z = a x + (1 - a) y.
 
-    x, y: (N, ...) tensors of equal shape (any N, images included). The norm is per sample over all of
-    its flattened dimensions; create_graph=True so the penalty is differentiable w.r.t. the critic."""
+    x, y: tensors of equal shape whose first ``sample_dims`` dims index samples: (N, ...) (images included)
+    gives a scalar, (B, N, ...) with sample_dims=2 (B stacked critics) one penalty per critic, shape (B,).
+    The norm is per sample over all its other dims; create_graph=True so the penalty is differentiable
+    w.r.t. the critic."""
     if x.shape != y.shape:
         raise ValueError(f"gradient_penalty: x {tuple(x.shape)} and y {tuple(y.shape)} differ")
-    a = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device, dtype=x.dtype)
+    a = torch.rand(x.shape[:sample_dims] + (1,) * (x.dim() - sample_dims), device=x.device, dtype=x.dtype)
     z = (a * x + (1 - a) * y).detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(z).sum(), z, create_graph=True)
-    return lam * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return lam * ((grad.flatten(sample_dims).norm(dim=-1) - 1) ** 2).mean(-1)
 
 
-def _batch(it: Iterator[np.ndarray], device: torch.device) -> torch.Tensor:
-    x = np.asarray(next(it), dtype=np.float32)
-    if x.ndim != 2:
-        raise ValueError(f"a sampler must yield arrays of shape (batch, dim), got {x.shape}")
-    return torch.from_numpy(x).to(device)
+def _batch(its: list[Iterator[np.ndarray]], device: torch.device) -> torch.Tensor:
+    """The next batch of every sampler, stacked: (B, N, dim)."""
+    xs = [np.asarray(next(it), dtype=np.float32) for it in its]
+    if any(x.ndim != 2 for x in xs) or len({x.shape for x in xs}) != 1:
+        raise ValueError(f"samplers must yield arrays of one shape (batch, dim), got {sorted({x.shape for x in xs})}")
+    return torch.from_numpy(np.stack(xs)).to(device)
 
 
-def _train_critic(p, q, loss_fn, *, steps: int, lr: float, hidden: int, optimizer: str, seed: int,
-                  device: torch.device | str | None) -> tuple[nn.Module, torch.device]:
-    """Train an MLP critic by minimising ``loss_fn(critic, x_p, x_q)`` for ``steps`` minibatches."""
+def _train_critics(ps, qs, loss_fn, *, steps: int, lr: float, hidden: int, optimizer: str, seeds: list[int],
+                   device: torch.device | str | None) -> tuple[StackedMLP, torch.device]:
+    """Train one MLP critic per pair (ps[b], qs[b]) -- critic b initialised from seed seeds[b] -- by minimising
+    the sum over b of ``loss_fn(critics, x_p, x_q)[b]`` for ``steps`` minibatches, all B critics at once."""
     device = get_device(device)
-    torch.manual_seed(seed)
-    xp, xq = _batch(p, device), _batch(q, device)
-    if xp.shape[1] != xq.shape[1]:
-        raise ValueError(f"p and q have different dimensions: {xp.shape[1]} vs {xq.shape[1]}")
-    critic = MLP(xp.shape[1], hidden).to(device)
-    opt = {"adam": lambda: torch.optim.Adam(critic.parameters(), lr=lr),
-           "sgd": lambda: torch.optim.SGD(critic.parameters(), lr=lr)}[optimizer]()
+    if not len(ps) == len(qs) == len(seeds) > 0:
+        raise ValueError(f"need as many p samplers, q samplers and seeds: {len(ps)}, {len(qs)}, {len(seeds)}")
+    xp, xq = _batch(ps, device), _batch(qs, device)
+    if xp.shape[-1] != xq.shape[-1]:
+        raise ValueError(f"p and q have different dimensions: {xp.shape[-1]} vs {xq.shape[-1]}")
+    mlps = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        mlps.append(MLP(xp.shape[-1], hidden))
+    critics = StackedMLP(mlps).to(device)
+    torch.manual_seed(seeds[0])
+    opt = {"adam": lambda: torch.optim.Adam(critics.parameters(), lr=lr),
+           "sgd": lambda: torch.optim.SGD(critics.parameters(), lr=lr)}[optimizer]()
     for _ in range(steps):
-        loss = loss_fn(critic, xp, xq)
+        loss = loss_fn(critics, xp, xq).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        xp, xq = _batch(p, device), _batch(q, device)
-    critic.eval()
-    return critic, device
+        xp, xq = _batch(ps, device), _batch(qs, device)
+    return critics.eval(), device
 
 
 @torch.no_grad()
-def _evaluate(critic, p, q, objective, device, eval_batches: int) -> float:
-    vals = [objective(critic(_batch(p, device)), critic(_batch(q, device))).item() for _ in range(eval_batches)]
-    return float(np.mean(vals))
+def _evaluate(critics, ps, qs, objective, device, eval_batches: int) -> list[float]:
+    """Mean of ``objective`` over ``eval_batches`` fresh batches, per critic."""
+    vals = torch.stack([objective(critics(_batch(ps, device)), critics(_batch(qs, device)))
+                        for _ in range(eval_batches)])
+    return vals.mean(0).tolist()
 
 
-def estimate_jsd(p, q, *, steps: int = 2000, lr: float = 1e-3, hidden: int = 64, optimizer: str = "adam",
-                 eval_batches: int = 20, seed: int = 0, device=None) -> float:
-    """Estimate D_JS(p || q) in nats (between 0 and log 2) with a trained discriminator."""
-    critic, device = _train_critic(p, q, lambda c, xp, xq: -jsd_objective(c(xp), c(xq)), steps=steps, lr=lr,
-                                   hidden=hidden, optimizer=optimizer, seed=seed, device=device)
-    return _evaluate(critic, p, q, jsd_objective, device, eval_batches)
+def estimate_jsds(ps, qs, *, steps: int = 2000, lr: float = 1e-3, hidden: int = 64, optimizer: str = "adam",
+                  eval_batches: int = 100, seeds: list[int], device=None) -> list[float]:
+    """D_JS(ps[b] || qs[b]) in nats for every pair, one discriminator each, trained together."""
+    critics, device = _train_critics(ps, qs, lambda c, xp, xq: -jsd_objective(c(xp), c(xq)), steps=steps, lr=lr,
+                                     hidden=hidden, optimizer=optimizer, seeds=seeds, device=device)
+    return _evaluate(critics, ps, qs, jsd_objective, device, eval_batches)
 
 
-def estimate_wd(p, q, *, lam: float = 50.0, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
-                optimizer: str = "adam", eval_batches: int = 20, seed: int = 0, device=None) -> float:
-    """Estimate W1(p, q) with a WGAN-GP critic: E_p[T] - E_q[T] on fresh samples after training."""
+def estimate_wds(ps, qs, *, lam: float = 50.0, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
+                 optimizer: str = "adam", eval_batches: int = 100, seeds: list[int], device=None) -> list[float]:
+    """W1(ps[b], qs[b]) for every pair, one WGAN-GP critic each, trained together: E_p[T] - E_q[T] on fresh
+    samples after training."""
     if lam < 10:
         raise ValueError(f"lambda must be >= 10 (got {lam})")
 
     def loss(c, xp, xq):
-        return -(wd_objective(c(xp), c(xq)) - gradient_penalty(c, xp, xq, lam))
+        return -(wd_objective(c(xp), c(xq)) - gradient_penalty(c, xp, xq, lam, sample_dims=2))
 
-    critic, device = _train_critic(p, q, loss, steps=steps, lr=lr, hidden=hidden, optimizer=optimizer,
-                                   seed=seed, device=device)
-    return _evaluate(critic, p, q, wd_objective, device, eval_batches)
+    critics, device = _train_critics(ps, qs, loss, steps=steps, lr=lr, hidden=hidden, optimizer=optimizer,
+                                     seeds=seeds, device=device)
+    # The critic family is closed under T -> -T (negate the last layer): the penalty is unchanged and
+    # E_p[T] - E_q[T] changes sign, so the maximum over the family is |E_p[T] - E_q[T]|. This takes the
+    # better of T and -T, which also rescues a critic that ended in the wrong-signed local maximum.
+    return [abs(v) for v in _evaluate(critics, ps, qs, wd_objective, device, eval_batches)]
+
+
+def estimate_jsd(p, q, *, steps: int = 2000, lr: float = 1e-3, hidden: int = 64, optimizer: str = "adam",
+                 eval_batches: int = 100, seed: int = 0, device=None) -> float:
+    """Estimate D_JS(p || q) in nats (between 0 and log 2) with a trained discriminator (Question 1.1)."""
+    return estimate_jsds([p], [q], steps=steps, lr=lr, hidden=hidden, optimizer=optimizer,
+                         eval_batches=eval_batches, seeds=[seed], device=device)[0]
+
+
+def estimate_wd(p, q, *, lam: float = 50.0, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
+                optimizer: str = "adam", eval_batches: int = 100, seed: int = 0, device=None) -> float:
+    """Estimate W1(p, q) with a WGAN-GP critic: E_p[T] - E_q[T] on fresh samples after training
+    (Question 1.2)."""
+    return estimate_wds([p], [q], lam=lam, steps=steps, lr=lr, hidden=hidden, optimizer=optimizer,
+                        eval_batches=eval_batches, seeds=[seed], device=device)[0]

@@ -116,3 +116,24 @@ def test_quick_shrinks_only_the_flags_not_given(isolated_results):
     values = (isolated_results / "problem1" / "sweep_values.tex").read_text()
     assert r"\newcommand{\PoneSteps}{3}" in values            # explicit, not quick's 300
     assert r"\newcommand{\PoneLr}{0.01}" in values            # quick's learning rate (not given)
+
+
+def test_stacked_critics_compute_and_train_as_each_would_alone():
+    from problem1.divergences import MLP, StackedMLP, estimate_jsds
+
+    torch.manual_seed(0)
+    mlps = [MLP(2, 16), MLP(2, 16), MLP(2, 16)]
+    x = torch.randn(3, 5, 2)
+    stacked = StackedMLP(mlps)(x)
+    assert torch.allclose(stacked, torch.stack([m(x[b]) for b, m in enumerate(mlps)]), atol=1e-6)
+
+    def pair(i, theta):  # p and q of one theta share one numpy stream, as in the sweep
+        rng = np.random.default_rng([7, i])
+        return samplers.distribution1(0, 64, rng=rng), samplers.distribution1(theta, 64, rng=rng)
+
+    thetas, seeds = [0.0, 0.5], [3, 4]
+    both = [pair(i, t) for i, t in enumerate(thetas)]
+    together = estimate_jsds([p for p, _ in both], [q for _, q in both], steps=30, seeds=seeds, eval_batches=2)
+    alone = [estimate_jsds([p], [q], steps=30, seeds=[s], eval_batches=2)[0]
+             for (p, q), s in zip([pair(i, t) for i, t in enumerate(thetas)], seeds)]
+    assert together == pytest.approx(alone, abs=1e-5)
