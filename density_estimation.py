@@ -12,7 +12,6 @@ prints the L1 distance between estimate and truth on the grid.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -20,24 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from problem1.divergences import MLP  # noqa: E402
-from samplers import density4, distribution3, distribution4  # noqa: E402
-from utils import (  # noqa: E402
-    cli,
-    common_args,
-    fill_sized_defaults,
-    get_device,
-    plt,
-    positive_int,
-    progress,
-    results_dir,
-    seed_everything,
-    sized_flag,
-    tex_number,
-    write_csv,
-    write_tex_values,
-)
+from problem1.divergences import MLP
+from samplers import density4, distribution3, distribution4
+from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
+from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.runtime import get_device, results_dir, seed_everything
 
 GRID = np.linspace(-5, 5, 1000)
 

@@ -11,6 +11,7 @@ present or downloadable, else svhn_partial.npz.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -21,14 +22,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from problem3.recipes import pick_profile
-from utils import ROOT, UserError, atomic_write, cli, device_description, get_device, results_dir, write_tex_values
+from utils.cli import UserError, cli
+from utils.files import atomic_write
+from utils.report import write_tex_values
+from utils.runtime import ROOT, device_description, get_device, results_dir
 
 
 class Step(NamedTuple):
     name: str
     script: str
     outputs: list[str]           # written by the step (relative to the results dir)
-    code: list[str]              # code it runs (files or folders; utils.py always counts)
     inputs: list[str] = []       # files of earlier steps it reads: newer inputs make it stale
     checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
     recipe: bool = False         # a Problem 3 training step: takes --profile, reruns when its run.json differs
@@ -36,37 +39,69 @@ class Step(NamedTuple):
 
 STEPS = [
     Step("Problem 1.3 sweep", "problem1/sweep.py", ["problem1/sweep.csv", "problem1/sweep.png",
-                                                    "problem1/sweep_values.tex"], ["problem1", "samplers.py"]),
+                                                    "problem1/sweep_values.tex"]),
     Step("Problem 1.4 density", "density_estimation.py", ["problem1/density_estimate.png",
                                                           "problem1/density_discriminator.png",
-                                                          "problem1/density_values.tex"],
-         ["density_estimation.py", "problem1", "samplers.py"]),
+                                                          "problem1/density_values.tex"]),
     Step("Problem 2 training", "problem2/train_vae.py", ["problem2/train_summary.json", "problem2/training_curves.png",
-                                                         "problem2/train_values.tex"], ["problem2"],
+                                                         "problem2/train_values.tex"],
          checkpoints=["problem2/vae.pt"]),
     Step("Problem 2 evaluation", "problem2/evaluate.py", ["problem2/evaluation.json", "problem2/evaluation_table.tex",
-                                                          "problem2/evaluation_values.tex"], ["problem2"],
+                                                          "problem2/evaluation_values.tex", "problem2/is_vs_k.png"],
          inputs=["problem2/vae.pt"]),
     Step("Problem 3 VAE", "problem3/train_vae.py", ["problem3/vae/training_curves.png", "problem3/vae/run.json",
-                                                    "problem3/vae/values.tex"], ["problem3", "score_fid.py"],
+                                                    "problem3/vae/values.tex"],
          checkpoints=["problem3/vae/vae.pt"], recipe=True),
     Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png", "problem3/gan/run.json",
                                                     "problem3/gan/values.tex"],
-         ["problem3", "problem1", "score_fid.py"], checkpoints=["problem3/gan/gan.pt"], recipe=True),
+         checkpoints=["problem3/gan/gan.pt"], recipe=True),
     Step("Problem 3 qualitative", "problem3/qualitative.py", [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
                                                               for f in ("samples", "perturbations", "interpolation")]
-         + ["problem3/qualitative.json"], ["problem3"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
+         + ["problem3/qualitative.json"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
     Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex",
                                               "problem3/fid_curves.png"],
-         ["problem3", "score_fid.py"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
+         inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
 ]
+PROJECT_MODULES = ("problem1", "problem2", "problem3", "utils", "samplers", "score_fid", "density_estimation")
 
 
-def newest_code(paths: list[str]) -> float:
-    files = [ROOT / "utils.py"]
-    for p in paths:
-        files += list((ROOT / p).rglob("*.py")) if (ROOT / p).is_dir() else [ROOT / p]
-    return max(f.stat().st_mtime for f in files)
+def module_file(name: str) -> Path | None:
+    """The source file of a project module (``problem3.models``, ``utils.cli``...), None for anything else."""
+    parts = name.split(".")
+    if parts[0] not in PROJECT_MODULES:
+        return None
+    base = ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def step_code(script: str | Path) -> set[Path]:
+    """The project files a script runs: itself and every project module it imports, followed through their
+    own imports (package __init__ files included)."""
+    seen: set[Path] = set()
+    todo = [ROOT / script]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                todo += [f for f in (module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1)) if f]
+    return seen
+
+
+def newest_code(script: str) -> float:
+    return max(f.stat().st_mtime for f in step_code(script))
 
 
 def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
@@ -82,7 +117,7 @@ def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
     outputs, inputs = [results / o for o in step.outputs], [results / i for i in step.inputs]
     if not all(p.exists() for p in outputs + inputs + [results / c for c in step.checkpoints]):
         return False
-    newest_source = max([newest_code(step.code)] + [p.stat().st_mtime for p in inputs])
+    newest_source = max([newest_code(step.script)] + [p.stat().st_mtime for p in inputs])
     return min(p.stat().st_mtime for p in outputs) > newest_source
 
 

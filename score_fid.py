@@ -30,7 +30,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils import ROOT, UserError, atomic_write, cli, data_dir, download, file_hash, get_device, results_dir
+from problem3.data import load_reference_images
+from utils.cli import UserError, cli
+from utils.files import atomic_write, download, file_hash
+from utils.runtime import ROOT, data_dir, get_device, results_dir
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a386efe9"
@@ -292,7 +295,6 @@ def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
-    from problem3.data import load_reference_images
 
     images, source, description = load_reference_images(reference, root)
     key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"

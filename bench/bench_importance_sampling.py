@@ -5,21 +5,18 @@ the decoder's 5x5 convolution on a 1x1 map as one matmul and bilinear upsampling
 shows the same evaluator on one M x K batch (why the CPU default chunk is small).
     python bench/bench_importance_sampling.py [--images 20 --k 200 --repeats 3]"""
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.timing import best_seconds  # noqa: E402
-from problem2.importance_sampling import (  # noqa: E402
+from bench.timing import best_seconds
+from problem2.importance_sampling import (
     importance_sampling_log_likelihood,
     log_mean_weight,
     log_weight_terms,
     sample_posterior,
 )
-from problem2.model import VAE, plain_pytorch_layers  # noqa: E402
-from utils import get_device  # noqa: E402
+from problem2.model import VAE, plain_pytorch_layers
+from utils.runtime import get_device
 
 
 def naive(model, x, z):

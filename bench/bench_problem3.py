@@ -1,21 +1,18 @@
 """Benchmark: FID pipeline throughput (feature extraction images/s, batched vs one image at a time; seconds for
 the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models.
     python bench/bench_problem3.py"""
-import sys
-from pathlib import Path
 
 import numpy as np
 import scipy.linalg
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import score_fid  # noqa: E402
-from bench.timing import best_seconds  # noqa: E402
-from problem1.divergences import gradient_penalty  # noqa: E402
-from problem3.common import autocast  # noqa: E402
-from problem3.models import Critic, Encoder, Generator, vae_loss  # noqa: E402
-from problem3.recipes import native_bf16  # noqa: E402
-from utils import get_device  # noqa: E402
+import score_fid
+from bench.timing import best_seconds
+from problem1.divergences import gradient_penalty
+from problem3.common import autocast
+from problem3.models import Critic, Encoder, Generator, vae_loss
+from problem3.recipes import native_bf16
+from utils.runtime import get_device
 
 
 def timed(fn, repeats=1):

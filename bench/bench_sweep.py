@@ -5,17 +5,14 @@ both against the true values, and the stacked sweep's time at the full recipe's 
     python bench/bench_sweep.py [--steps 100]"""
 import argparse
 import math
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem1.divergences import estimate_jsd, estimate_wd  # noqa: E402
-from problem1.sweep import FULL_STEPS, THETAS, sweep  # noqa: E402
-from samplers import distribution1  # noqa: E402
-from utils import get_device  # noqa: E402
+from problem1.divergences import estimate_jsd, estimate_wd
+from problem1.sweep import FULL_STEPS, THETAS, sweep
+from samplers import distribution1
+from utils.runtime import get_device
 
 
 def sequential(steps: int, lr: float, lam: float = 50.0, seed: int = 0) -> list[dict]:

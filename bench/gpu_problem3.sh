@@ -15,6 +15,7 @@
 # EXTRA="--iterations 4 --ckpt-every 2 --fid-samples 50" makes a seconds-long smoke run on any machine.
 set -u
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the project, not installed on a bare GPU machine
 : "${OUT:?set OUT to a folder for the packed results}"
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2 A3_DATA_DIR="${A3_DATA_DIR:-data}"
 LIMIT=${TRAIN_LIMIT_S:-420}

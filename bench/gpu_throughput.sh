@@ -3,6 +3,7 @@
 #   OUT=/tmp/out bash bench/gpu_throughput.sh      (about 150 s; prints one line per run)
 set -u
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the project, not installed on a bare GPU machine
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2 A3_DATA_DIR="${A3_DATA_DIR:-data}"
 S=${SECONDS_EACH:-45}
 DATA="--dataset svhn-partial --reference svhn-test-10k --profile gpu --ckpt-every ${CKPT:-500} --fid-samples 10"  # the log is written at checkpoints

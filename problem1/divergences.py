@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils import get_device
+from utils.runtime import get_device
 
 LOG2 = math.log(2.0)
 

@@ -7,28 +7,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem1.divergences import estimate_jsds, estimate_wds  # noqa: E402
-from samplers import distribution1  # noqa: E402
-from utils import (  # noqa: E402
-    cli,
-    common_args,
-    fill_sized_defaults,
-    plt,
-    positive_int,
-    progress,
-    results_dir,
-    sized_flag,
-    tex_number,
-    write_csv,
-    write_tex_values,
-)
+from problem1.divergences import estimate_jsds, estimate_wds
+from samplers import distribution1
+from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
+from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.runtime import results_dir
 
 FULL_STEPS, FULL_LR = 800, 4e-3  # all 42 critics in about 30 s on 2 CPU cores (bench/bench_sweep.py)
 THETAS = np.round(np.linspace(-1, 1, 21), 1)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from utils import UserError, atomic_write, data_dir, download
+from utils.cli import UserError
+from utils.files import atomic_write, download
+from utils.runtime import data_dir
 
 SPLITS = ("train", "valid", "test")
 D = 784

@@ -11,33 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem2.data import load_binarized_mnist  # noqa: E402
-from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior  # noqa: E402
-from problem2.model import VAE, gaussian_kl  # noqa: E402
-from utils import (  # noqa: E402
-    UserError,
-    atomic_write,
-    cli,
-    common_args,
-    get_device,
-    library_versions,
-    load_checkpoint,
-    plt,
-    positive_int,
-    progress,
-    results_dir,
-    tex_number,
-    write_csv,
-    write_tex_values,
-)
+from problem2.data import load_binarized_mnist
+from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior
+from problem2.model import VAE, gaussian_kl
+from utils.cli import UserError, cli, common_args, positive_int, progress
+from utils.files import atomic_write
+from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.runtime import get_device, library_versions, results_dir
+from utils.training import load_checkpoint
 
 
 def load_vae(path: Path, device) -> VAE:

@@ -9,34 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem2.data import load_binarized_mnist  # noqa: E402
-from problem2.model import VAE, negative_elbo  # noqa: E402
-from utils import (  # noqa: E402
-    atomic_write,
-    batch_indices,
-    cli,
-    common_args,
-    fill_sized_defaults,
-    fingerprint,
-    get_device,
-    library_versions,
-    plot_curves,
-    positive_int,
-    results_dir,
-    seed_everything,
-    sized_flag,
-    tex_number,
-    train,
-    write_tex_values,
-)
+from problem2.data import load_binarized_mnist
+from problem2.model import VAE, negative_elbo
+from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
+from utils.files import atomic_write, fingerprint
+from utils.report import plot_curves, tex_number, write_tex_values
+from utils.runtime import get_device, library_versions, results_dir, seed_everything
+from utils.training import batch_indices, train
 
 
 @torch.no_grad()

@@ -14,17 +14,11 @@ import torch
 from problem3.data import load_training_images, to_model_input, to_uint8
 from problem3.models import LATENT
 from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick_profile
-from utils import (
-    atomic_write,
-    common_args,
-    device_description,
-    fingerprint,
-    get_device,
-    positive_int,
-    results_dir,
-    seed_everything,
-    write_tex_values,
-)
+from score_fid import FidScorer
+from utils.cli import common_args, positive_int
+from utils.files import atomic_write, fingerprint
+from utils.report import write_tex_values
+from utils.runtime import device_description, get_device, results_dir, seed_everything
 
 
 def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
@@ -141,8 +135,6 @@ class FidMonitor:
     """FID of g(z) for a fixed set of latent codes, against the cached reference statistics (score_fid)."""
 
     def __init__(self, args, device: torch.device, n: int):
-        from score_fid import FidScorer
-
         self.scorer = FidScorer(args.model, args.reference, args.data_dir, device)
         self.z = fixed_latents(n, seed=4321, device=device)
 

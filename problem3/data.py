@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from utils import UserError, data_dir, download
+from utils.cli import UserError
+from utils.files import download
+from utils.runtime import data_dir
 
 URL = "http://ufldl.stanford.edu/housenumbers/{}_32x32.mat"
 MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}

@@ -12,31 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem3.common import fixed_latents, generate_uint8  # noqa: E402
-from problem3.data import load_training_images  # noqa: E402
-from problem3.models import CHECKPOINTS, load_generator  # noqa: E402
-from score_fid import FidScorer  # noqa: E402
-from utils import (
-    atomic_write,
-    cli,
-    common_args,
-    device_description,
-    get_device,
-    plt,
-    positive_int,
-    read_csv,
-    results_dir,
-    tex_number,
-    write_tex_values,
-)
+from problem3.common import fixed_latents, generate_uint8
+from problem3.data import load_training_images
+from problem3.models import CHECKPOINTS, load_generator
+from score_fid import FidScorer
+from utils.cli import cli, common_args, positive_int
+from utils.files import atomic_write
+from utils.report import plt, read_csv, tex_number, write_tex_values
+from utils.runtime import device_description, get_device, results_dir
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils import UserError, load_checkpoint
+from utils.cli import UserError
+from utils.training import load_checkpoint
 
 LATENT = 100
 CHECKPOINTS = {"vae": "vae/vae.pt", "gan": "gan/gan.pt"}  # under <results>/problem3/

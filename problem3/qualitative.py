@@ -6,26 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem3.common import fixed_latents, save_grid  # noqa: E402
-from problem3.models import CHECKPOINTS, LATENT, load_generator  # noqa: E402
-from utils import (
-    atomic_write,
-    cli,
-    common_args,
-    get_device,
-    plt,
-    positive_int,
-    results_dir,
-    write_csv,
-    write_tex_values,  # noqa: E402
-)
+from problem3.common import fixed_latents, save_grid
+from problem3.models import CHECKPOINTS, LATENT, load_generator
+from utils.cli import cli, common_args, positive_int
+from utils.files import atomic_write
+from utils.report import plt, write_csv, write_tex_values
+from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
 EPS_GRID = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)

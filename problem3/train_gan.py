@@ -13,17 +13,16 @@ run.json, values.tex}. The recipe (cpu or gpu) is picked from the device; see pr
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem1.divergences import gradient_penalty, wd_objective  # noqa: E402
-from problem3.augment import augment, parse_policy  # noqa: E402
-from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
-from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator  # noqa: E402
-from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
+from problem1.divergences import gradient_penalty, wd_objective
+from problem3.augment import augment, parse_policy
+from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_grid, training_parser, write_run_summary
+from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator
+from utils.cli import UserError, cli
+from utils.report import plot_curves
+from utils.training import batch_indices, train
 
 
 @torch.no_grad()

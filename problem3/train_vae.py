@@ -11,15 +11,13 @@ picked from the device; see problem3/recipes.py.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary  # noqa: E402
-from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss  # noqa: E402
-from utils import UserError, batch_indices, cli, plot_curves, train  # noqa: E402
+from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary
+from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss
+from utils.cli import UserError, cli
+from utils.report import plot_curves
+from utils.training import batch_indices, train
 
 
 def kl_weight(step: int, warmup: int) -> float:

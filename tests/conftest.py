@@ -1,7 +1,6 @@
 import functools
 import http.server
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -9,7 +8,6 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 torch.set_num_threads(2)
 
 SHARED = Path(os.environ.get("A3_DATA_DIR", ROOT.parent / "shared" / "data"))

@@ -16,7 +16,8 @@ from problem2.model import (
     negative_elbo,
     plain_pytorch_layers,
 )
-from utils import UserError, load_checkpoint
+from utils.cli import UserError
+from utils.training import load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +286,7 @@ def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsy
 
 
 def test_download_into_an_unwritable_place_is_a_clear_error(tmp_path):
-    from utils import download
+    from utils.files import download
     (tmp_path / "a_file").write_text("")
     with pytest.raises(UserError, match="writable --data-dir"):
         download("http://127.0.0.1:9/x", tmp_path / "a_file" / "x")

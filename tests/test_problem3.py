@@ -15,10 +15,11 @@ from problem3 import fid, qualitative, train_gan, train_vae
 from problem3.data import load_training_images, read_svhn_mat
 from problem3.models import PIXEL_SCALE, Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
-from utils import UserError, file_hash, read_csv
+from utils.cli import UserError
+from utils.files import file_hash
+from utils.report import read_csv
 
 
-# ----------------------------------------------------------------------------- the Frechet distance
 def _features(n, d, seed, shift=0.0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * 0.3 + shift

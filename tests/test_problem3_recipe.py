@@ -12,10 +12,10 @@ from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
 from problem3.recipes import QUICK, RECIPES, apply_recipe, pick_profile
 from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
-from utils import UserError, get_device
+from utils.cli import UserError
+from utils.runtime import get_device
 
 
-# ----------------------------------------------------------------------------- recipes
 def _args(model, argv):
     return training_parser("doc", model).parse_args(argv)
 

@@ -70,3 +70,12 @@ def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, i
     assert e.value.code == 2 and "report.pdf does not exist" in err and "missing results" in err
     reproduce.main(["--only", "Problem 1"])                                   # part of the job: not checked
     assert "not checked" in capfd.readouterr().out
+
+
+def test_a_step_s_code_is_what_its_script_imports():
+    rel = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem1/sweep.py")}
+    assert {"problem1/sweep.py", "problem1/divergences.py", "samplers.py", "utils/cli.py"} <= rel
+    assert not any(f.startswith(("problem2", "problem3")) or f == "score_fid.py" for f in rel)
+    gan = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem3/train_gan.py")}
+    assert {"problem1/divergences.py", "problem3/augment.py", "score_fid.py", "utils/training.py"} <= gan
+    assert "problem2/model.py" not in gan

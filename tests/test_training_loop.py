@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils import Interrupted, UserError, fill_sized_defaults, rng_state, set_rng_state, sized_flag, train
+from utils.cli import Interrupted, UserError, fill_sized_defaults, sized_flag
+from utils.training import rng_state, set_rng_state, train
 
 
 def _run(tmp_path, steps, settings, step_fn=None, restart=False):
@@ -88,7 +89,7 @@ def test_quick_changes_defaults_only():
 
 
 def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
-    from utils import data_dir, results_dir
+    from utils.runtime import data_dir, results_dir
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="cannot create the results directory .*file/problem1"):
@@ -98,7 +99,7 @@ def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
 
 
 def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
-    from utils import cli
+    from utils.cli import cli
 
     @cli
     def interrupted(argv=None):

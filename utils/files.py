@@ -1,0 +1,74 @@
+"""Files: atomic writes, hashes and fingerprints, verified downloads."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from utils.cli import UserError
+
+
+def file_hash(path: str | os.PathLike, algo: str = "sha256") -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None) -> Path:
+    """Download ``url`` to ``dest`` (atomically) and verify its checksum; reuse a verified cached copy."""
+    dest = Path(dest)
+
+    def ok(p: Path) -> bool:
+        return (sha256 is None or file_hash(p, "sha256") == sha256) and (md5 is None or file_hash(p, "md5") == md5)
+
+    if dest.exists() and ok(dest):
+        return dest
+    print(f"downloading {url} -> {dest}", file=sys.stderr)
+
+    def fetch(tmp: str) -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+                shutil.copyfileobj(r, f)
+        except OSError as e:
+            raise UserError(f"could not download {url}: {e}") from None
+        if not ok(Path(tmp)):
+            raise UserError(f"checksum mismatch for {url}; the download is corrupt or the file changed")
+
+    try:
+        return atomic_write(dest, fetch)
+    except OSError as e:
+        raise UserError(f"cannot download {url} into {dest.parent}: {e.strerror} (use a writable --data-dir)") from None
+
+
+def fingerprint(array: np.ndarray) -> str:
+    """A short SHA-256 of an array's shape, dtype and bytes: names a training set in checkpoints."""
+    h = hashlib.sha256(f"{array.shape} {array.dtype}".encode())
+    h.update(np.ascontiguousarray(array).data)
+    return h.hexdigest()[:16]

@@ -1,0 +1,88 @@
+"""Report outputs: CSV logs, the figure style and training-curve plots, LaTeX values."""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+from utils.files import atomic_write
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
+    """Atomically write a list of dicts (same keys) as CSV."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            keys = list(dict.fromkeys(k for r in rows for k in r))
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
+    return atomic_write(path, write)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def plt():
+    """matplotlib.pyplot with the project's style (headless Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    pyplot.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight", "font.size": 10,
+                            "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                            "axes.spines.right": False, "legend.frameon": False})
+    return pyplot
+
+
+def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "",
+                ylabels: list[str] | None = None, labels: dict[str, str] | None = None,
+                hlines: dict[int, tuple[float, str]] | None = None) -> Path:
+    """One panel per list of column names, sharing the x column; saved to ``path``. Series logged only at
+    checkpoints are drawn with markers; each panel's y range covers the data after the first 5% of x, so an
+    initial transient does not flatten the rest. ``labels``: legend text per column; ``hlines``: panel index ->
+    (y, label) of a dotted reference line (kept in range)."""
+    pyplot = plt()
+    fig, axes = pyplot.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    xs = [r[x] for r in rows]
+    settled = min(xs) + 0.05 * (max(xs) - min(xs))
+    for k, (ax, cols) in enumerate(zip(axes[0], panels)):
+        late = []
+        for c, style in zip(cols, styles):
+            pts = [(r[x], r[c]) for r in rows if math.isfinite(r.get(c, math.nan))]  # sparse: checkpoints only
+            sparse = len(pts) < len(rows) / 2
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o" if sparse else None, ms=3,
+                    label=(labels or {}).get(c, c))
+            late += [p[1] for p in pts if p[0] >= settled]
+        if hlines and k in hlines:
+            ax.axhline(hlines[k][0], color="k", ls=":", lw=1, label=hlines[k][1])
+            late.append(hlines[k][0])
+        if late and max(late) > min(late):
+            pad = 0.05 * (max(late) - min(late))
+            ax.set_ylim(min(late) - pad, max(late) + pad)
+        ax.set_xlabel(x)
+        if ylabels:
+            ax.set_ylabel(ylabels[k])
+        ax.legend()
+    fig.suptitle(title)
+    fig.savefig(path)
+    pyplot.close(fig)
+    return Path(path)
+
+
+def tex_number(v: float, digits: int = 3) -> str:
+    return f"{v:.{digits}f}" if math.isfinite(v) else r"\textit{n/a}"
+
+
+def write_tex_values(path: str | os.PathLike, values: dict[str, str]) -> Path:
+    r"""Write ``\newcommand{\Name}{value}`` lines for the report (names: letters only)."""
+    for k in values:
+        if not k.isalpha():
+            raise ValueError(f"LaTeX macro names must be letters only: {k!r}")
+    text = "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in values.items())
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -1,0 +1,66 @@
+"""Where things are and what runs them: the data and results directories, the device, seeds, library versions."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from utils.cli import UserError
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot be used."""
+    if not name:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)")
+    return device
+
+
+def device_description(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model and core count, e.g. for run summaries."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "CPU"
+    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data (one clear error if it is a file)."""
+    d = Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
+    if d.exists() and not d.is_dir():
+        raise UserError(f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)")
+    return d
+
+
+def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
+    """``<results>/<parts...>``, created; results root: explicit > $A3_RESULTS_DIR > ./results."""
+    d = Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results").expanduser().joinpath(*parts)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the results directory {d}: {e.strerror} (--results-dir / "
+                        "$A3_RESULTS_DIR)") from None
+    return d
+
+
+def library_versions() -> dict:
+    return {"torch": str(torch.__version__), "numpy": str(np.__version__)}
