@@ -49,7 +49,7 @@ def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default=None, help="data directory (default: $A3_DATA_DIR or ./data)")
     parser.add_argument("--results-dir", default=None, help="results root (default: $A3_RESULTS_DIR or ./results)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quick", action="store_true",
                         help="minutes-long smoke run: reduced defaults (explicit flags still win)")
     return parser
