@@ -153,8 +153,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke profile (minutes) into results/quick")
     ap.add_argument("--force", action="store_true",
-                    help="rerun every step (training resumes from its checkpoint; delete it to retrain)")
-    ap.add_argument("--only", default=None, help="run only steps whose name contains this text, e.g. 'Problem 1' (default: all steps)")
+                    help="rerun every step (training resumes from its checkpoint; a script's --restart retrains)")
+    ap.add_argument("--only", default=None,
+                    help="run only steps whose name contains this text, e.g. 'Problem 1' (default: all steps)")
     ap.add_argument("--no-report", action="store_true", help="skip the LaTeX build")
     ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
                     help="Problem 3 recipe (problem3/recipes.py); auto: gpu when CUDA is available, else cpu")
