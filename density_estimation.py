@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from problem1.divergences import MLP
+from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
 from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
 from utils.report import plt, tex_number, write_csv, write_tex_values

@@ -8,7 +8,7 @@ import torch
 
 import score_fid
 from bench.timing import best_seconds
-from problem1.divergences import gradient_penalty
+from problem1.critics import gradient_penalty
 from problem3.common import autocast
 from problem3.models import Critic, Encoder, Generator, vae_loss
 from problem3.recipes import native_bf16

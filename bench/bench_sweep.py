@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from problem1.divergences import estimate_jsd, estimate_wd
-from problem1.sweep import FULL_STEPS, THETAS, sweep
+from problem1.theta_sweep import FULL_STEPS, THETAS, sweep
 from samplers import distribution1
 from utils.runtime import get_device
 

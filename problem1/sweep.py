@@ -12,32 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from problem1.divergences import estimate_jsds, estimate_wds
-from samplers import distribution1
-from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
+from problem1.theta_sweep import FULL_LR, FULL_STEPS, sweep
+from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
 from utils.report import plt, tex_number, write_csv, write_tex_values
 from utils.runtime import results_dir
-
-FULL_STEPS, FULL_LR = 800, 4e-3  # all 42 critics in about 30 s on 2 CPU cores (bench/bench_sweep.py)
-THETAS = np.round(np.linspace(-1, 1, 21), 1)
-
-
-def sweep(steps: int, lam: float, lr: float, batch_size: int, seed: int, device=None,
-          thetas=THETAS) -> list[dict]:
-    """One row per theta with the JSD and WD estimates and their true values. Each theta has its own samples
-    (numpy stream (seed, i)) and its own critics (initialised from seed + i); the critics of all thetas train
-    together as one stacked model (problem1.divergences.StackedMLP), first the JSD ones, then the WD ones."""
-    streams = [np.random.default_rng([seed, i]) for i in range(len(thetas))]
-    ps = [distribution1(0, batch_size, rng=rng) for rng in streams]
-    qs = [distribution1(theta, batch_size, rng=rng) for theta, rng in zip(thetas, streams)]
-    kw = dict(steps=steps, lr=lr, seeds=[seed + i for i in range(len(thetas))], device=device)
-    with progress(total=2, desc="theta sweep (JSD, then WD critics)") as bar:
-        jsd = estimate_jsds(ps, qs, **kw)
-        bar.update()
-        wd = estimate_wds(ps, qs, lam=lam, **kw)
-        bar.update()
-    return [{"theta": float(theta), "jsd": j, "wd": w, "jsd_true": 0.0 if theta == 0 else math.log(2),
-             "wd_true": abs(float(theta))} for theta, j, w in zip(thetas, jsd, wd)]
 
 
 def plot(rows: list[dict], path: Path, lam: float) -> None:

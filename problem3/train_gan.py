@@ -16,7 +16,7 @@ import copy
 
 import torch
 
-from problem1.divergences import gradient_penalty, wd_objective
+from problem1.critics import gradient_penalty, wd_objective
 from problem3.augment import augment, parse_policy
 from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_grid, training_parser, write_run_summary
 from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator

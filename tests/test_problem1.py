@@ -7,7 +7,8 @@ from scipy.integrate import quad
 
 import samplers
 from density_estimation import estimate_density
-from problem1.divergences import LOG2, estimate_jsd, estimate_wd, gradient_penalty, jsd_objective
+from problem1.critics import LOG2, gradient_penalty, jsd_objective
+from problem1.divergences import estimate_jsd, estimate_wd
 
 
 def test_jsd_objective_at_optimal_discriminator_equals_closed_form():
@@ -119,7 +120,8 @@ def test_quick_shrinks_only_the_flags_not_given(isolated_results):
 
 
 def test_stacked_critics_compute_and_train_as_each_would_alone():
-    from problem1.divergences import MLP, StackedMLP, estimate_jsds
+    from problem1.critics import MLP, StackedMLP
+    from problem1.divergences import estimate_jsds
 
     torch.manual_seed(0)
     mlps = [MLP(2, 16), MLP(2, 16), MLP(2, 16)]
