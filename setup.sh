@@ -17,5 +17,5 @@ if ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null; then
     echo "note: install latexmk, TeX Live (latex-recommended) and poppler-utils to build the report" >&2
   fi
 fi
-.venv/bin/python -c "import score_fid; from utils.cli import cli; cli(lambda argv: print('classifier:', score_fid.fetch_classifier()))()"
+.venv/bin/python -c "from problem3.classifier import fetch_classifier; from utils.cli import cli; cli(lambda argv: print('classifier:', fetch_classifier()))()"
 echo "set up: run the project with .venv/bin/python (for example .venv/bin/python reproduce.py)"

@@ -6,9 +6,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-import score_fid
 from bench.timing import best_seconds
 from problem1.critics import gradient_penalty
+from problem3 import classifier, frechet
 from problem3.common import autocast
 from problem3.models import Critic, Encoder, Generator, vae_loss
 from problem3.recipes import native_bf16
@@ -24,15 +24,15 @@ if __name__ == "__main__":
     device = get_device()
     print(f"device: {device}")
     torch.manual_seed(0)
-    clf = score_fid.Classifier().to(device).eval()
+    clf = classifier.Classifier().to(device).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
-    t_batch = timed(lambda: list(score_fid.extract_features(clf, imgs)))
-    t_single = timed(lambda: list(score_fid.extract_features(clf, imgs[:200], batch_size=1))) * 10
+    t_batch = timed(lambda: list(frechet.extract_features(clf, imgs)))
+    t_single = timed(lambda: list(frechet.extract_features(clf, imgs[:200], batch_size=1))) * 10
     print(f"features: {len(imgs) / t_batch:8.0f} images/s batched vs {len(imgs) / t_single:8.0f} one at a time; "
           f"ratio {t_single / t_batch:.1f}x")
     f1, f2 = np.random.default_rng(1).normal(size=(2, 3000, 512))
-    (m1, s1), (m2, s2) = score_fid.feature_statistics(f1), score_fid.feature_statistics(f2)
-    t_eig = timed(lambda: score_fid.frechet_distance(m1, s1, m2, s2))
+    (m1, s1), (m2, s2) = frechet.feature_statistics(f1), frechet.feature_statistics(f2)
+    t_eig = timed(lambda: frechet.frechet_distance(m1, s1, m2, s2))
     t_sqrtm = timed(lambda: scipy.linalg.sqrtm(s1 @ s2))
     print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; "
           f"ratio {t_sqrtm / t_eig:.1f}x")

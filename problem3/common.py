@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from problem3.data import load_training_images, to_model_input, to_uint8
+from problem3.frechet import FidScorer
 from problem3.models import LATENT
 from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick_profile
-from score_fid import FidScorer
 from utils.cli import common_args, positive_int
 from utils.files import atomic_write, fingerprint
 from utils.report import write_tex_values

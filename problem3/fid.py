@@ -20,8 +20,8 @@ from PIL import Image
 
 from problem3.common import fixed_latents, generate_uint8
 from problem3.data import load_training_images
+from problem3.frechet import FidScorer
 from problem3.models import CHECKPOINTS, load_generator
-from score_fid import FidScorer
 from utils.cli import cli, common_args, positive_int
 from utils.files import atomic_write
 from utils.report import plt, read_csv, tex_number, write_tex_values

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 import score_fid
+from problem3 import classifier, fid, frechet, images, qualitative, train_gan, train_vae
 from problem3 import data as svhn
-from problem3 import fid, qualitative, train_gan, train_vae
 from problem3.data import load_training_images, read_svhn_mat
 from problem3.models import PIXEL_SCALE, Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
@@ -45,21 +45,21 @@ def test_frechet_distance_closed_form_for_two_gaussians():
     mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
     v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)  # 5 + 1 + 1 + 4
-    assert score_fid.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, abs=1e-10)
+    assert frechet.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, abs=1e-10)
     assert expected == pytest.approx(11.0)
 
 
 def test_fewer_samples_than_dimensions_warns():
     with pytest.warns(RuntimeWarning, match="singular"):
-        score_fid.feature_statistics(iter(_features(10, 20, 0)))
+        frechet.feature_statistics(iter(_features(10, 20, 0)))
 
 
 # ----------------------------------------------------------------------------- the classifier
 def test_classifier_loads_from_both_files_with_identical_features(shared_data):
-    a = score_fid.load_classifier(shared_data / "svhn_classifier.pt")
-    b = score_fid.load_classifier(shared_data / "svhn_classifier_state_dict.npz")
+    a = classifier.load_classifier(shared_data / "svhn_classifier.pt")
+    b = classifier.load_classifier(shared_data / "svhn_classifier_state_dict.npz")
     imgs = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
-    fa, fb = np.stack(list(score_fid.extract_features(a, imgs))), np.stack(list(score_fid.extract_features(b, imgs)))
+    fa, fb = np.stack(list(frechet.extract_features(a, imgs))), np.stack(list(frechet.extract_features(b, imgs)))
     assert fa.shape == (8, 512) and np.array_equal(fa, fb)
 
 
@@ -74,15 +74,15 @@ def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monke
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "svhn_classifier.pt").write_bytes(b"not the classifier")
     with pytest.raises(UserError, match="SHA-256"):
-        score_fid.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
-    copied = score_fid.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
+        classifier.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
+    copied = classifier.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
     assert copied.read_bytes() == real.read_bytes()
-    monkeypatch.setattr(score_fid, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
+    monkeypatch.setattr(classifier, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
     with pytest.raises(UserError, match=r"not found, and could not download .*A3_DATA_DIR"):
-        score_fid.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
-    monkeypatch.setattr(score_fid, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
-    fetched = score_fid.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
-    assert file_hash(fetched) == score_fid.CLASSIFIER_SHA256
+        classifier.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
+    monkeypatch.setattr(classifier, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
+    fetched = classifier.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
+    assert file_hash(fetched) == classifier.CLASSIFIER_SHA256
 
 
 def test_pickles_outside_the_allow_list_are_refused(tmp_path):
@@ -91,14 +91,14 @@ def test_pickles_outside_the_allow_list_are_refused(tmp_path):
         for obj in (0x1950A86A20F9469CFC6C, 1001, {}, _Evil()):
             pickle.dump(obj, f, protocol=2)
     with pytest.raises(UserError, match="allow-list"):
-        score_fid.load_classifier(path)
+        classifier.load_classifier(path)
 
 
 def test_classifier_round_trips_through_a_zip_state_dict(tmp_path):
     torch.manual_seed(0)
-    m = score_fid.Classifier()
+    m = classifier.Classifier()
     torch.save(m.state_dict(), tmp_path / "c.pt")
-    loaded = score_fid.load_classifier(tmp_path / "c.pt")
+    loaded = classifier.load_classifier(tmp_path / "c.pt")
     x = torch.randn(2, 3, 32, 32)
     assert torch.equal(loaded.extract_features(x), m.eval().extract_features(x))
 
@@ -115,17 +115,17 @@ def _png_dir(root, n, size=32):
 
 def test_sample_directory_errors(tmp_path):
     with pytest.raises(UserError, match="exactly one subdirectory"):
-        score_fid.list_images(tmp_path)
+        images.list_images(tmp_path)
     (tmp_path / "samples").mkdir()
     with pytest.raises(UserError, match="0 image.*at least 2"):
-        score_fid.list_images(tmp_path)
+        images.list_images(tmp_path)
     (tmp_path / "samples" / "bad.png").write_bytes(b"not a png")
     (tmp_path / "samples" / "also.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match="unreadable image"):
-        score_fid.load_images(score_fid.list_images(tmp_path))
+        images.load_images(images.list_images(tmp_path))
     (tmp_path / "other").mkdir()
     with pytest.raises(UserError, match="found 2"):
-        score_fid.list_images(tmp_path)
+        images.list_images(tmp_path)
 
 
 def test_images_in_nested_folders_are_found_and_other_files_reported(tmp_path, capsys):
@@ -134,25 +134,25 @@ def test_images_in_nested_folders_are_found_and_other_files_reported(tmp_path, c
     nested.mkdir(parents=True)
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(nested / "x.PNG")
     (tmp_path / "samples" / "notes.txt").write_text("not an image")
-    files = score_fid.list_images(tmp_path)
+    files = images.list_images(tmp_path)
     assert [f.name for f in files] == ["0.png", "x.PNG"]
     assert "skipped 1 file(s) that are not images: notes.txt" in capsys.readouterr().err
     (nested / "x.PNG").unlink()
     with pytest.raises(UserError, match="1 image.*at least 2"):
-        score_fid.list_images(tmp_path)
+        images.list_images(tmp_path)
 
 
 def test_a_rounding_level_negative_fid_is_zero():
     f = _features(600, 8, 3)
     mu, sigma = f.mean(0), np.cov(f, rowvar=False)
-    assert score_fid.frechet_distance(mu, sigma, mu, sigma * (1 + 1e-15)) == 0.0
+    assert frechet.frechet_distance(mu, sigma, mu, sigma * (1 + 1e-15)) == 0.0
 
 
 def test_images_of_another_size_are_resized_as_torchvision_resize_does(tmp_path):
     from torchvision import transforms
 
-    files = score_fid.list_images(_png_dir(tmp_path, 3, size=48))
-    imgs = score_fid.load_images(files)
+    files = images.list_images(_png_dir(tmp_path, 3, size=48))
+    imgs = images.load_images(files)
     assert imgs.shape == (3, 32, 32, 3) and imgs.dtype == np.uint8
     for img, f in zip(imgs, files):  # the course's Resize((32, 32)) on the PIL image, pixel for pixel
         with Image.open(f) as im:
@@ -162,19 +162,19 @@ def test_images_of_another_size_are_resized_as_torchvision_resize_does(tmp_path)
 
 
 def test_a_classifier_file_with_other_keys_or_shapes_is_refused_naming_them(tmp_path):
-    state = score_fid.Classifier().state_dict()
+    state = classifier.Classifier().state_dict()
     first, second = list(state)[:2]
     bad = {k: v for k, v in state.items() if k != first}
     bad[second] = torch.zeros(3, 3)
     bad["extra.weight"] = torch.zeros(1)
     torch.save(bad, tmp_path / "c.pt")
     with pytest.raises(UserError) as e:
-        score_fid.load_classifier(tmp_path / "c.pt")
+        classifier.load_classifier(tmp_path / "c.pt")
     msg = str(e.value)
     assert f"missing: {first}" in msg and "unexpected: extra.weight" in msg and f"{second} (3, 3)" in msg
     torch.save({"not": "a model", "fn": print}, tmp_path / "p.pt")  # a pickled global outside the allow-list
     with pytest.raises(UserError, match="not the course's SVHN classifier") as e:
-        score_fid.load_classifier(tmp_path / "p.pt")
+        classifier.load_classifier(tmp_path / "p.pt")
     assert "weights_only" not in str(e.value) and "allow_pickle" not in str(e.value)
 
 
@@ -249,7 +249,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     _write_svhn(tmp_path, n_train=60)
     model = tmp_path / "classifier.npz"
     torch.manual_seed(0)
-    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--iterations", "3", "--ckpt-every", "2",
               "--batch-size", "8", "--width", "8", "--model", str(model), "--fid-samples", "20"]
     with warnings.catch_warnings():
@@ -284,7 +284,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
 def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, capsys):
     _write_svhn(tmp_path, n_train=60)
     model = tmp_path / "classifier.npz"
-    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
               "--width", "8", "--model", str(model), "--fid-samples", "4", "--n-critic", "2", "--device", "cpu"]
     with warnings.catch_warnings():
@@ -308,7 +308,7 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, capsys):
 def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results):
     _write_svhn(tmp_path, n_train=60)
     model = tmp_path / "classifier.npz"
-    np.savez(model, **{k: v.numpy() for k, v in score_fid.Classifier().state_dict().items()})
+    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--profile", "gpu", "--device", "cpu",

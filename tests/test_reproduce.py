@@ -77,5 +77,5 @@ def test_a_step_s_code_is_what_its_script_imports():
     assert {"problem1/sweep.py", "problem1/divergences.py", "samplers.py", "utils/cli.py"} <= rel
     assert not any(f.startswith(("problem2", "problem3")) or f == "score_fid.py" for f in rel)
     gan = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem3/train_gan.py")}
-    assert {"problem1/critics.py", "problem3/augment.py", "score_fid.py", "utils/training.py"} <= gan
+    assert {"problem1/critics.py", "problem3/augment.py", "problem3/frechet.py", "utils/training.py"} <= gan
     assert "problem2/model.py" not in gan

@@ -1,0 +1,93 @@
+"""FID maths and its reference: features, their statistics, the Frechet distance (Eq. 1), the cached
+statistics of the real test images, and a scorer that holds both."""
+import warnings
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from problem3.classifier import Classifier, default_classifier_path, load_classifier
+from problem3.data import load_reference_images
+from problem3.images import list_images, load_images, to_classifier_input
+from utils.files import atomic_write, file_hash
+from utils.runtime import results_dir
+
+
+@torch.inference_mode()
+def extract_features(model: Classifier, images: np.ndarray, batch_size: int = 500) -> Iterator[np.ndarray]:
+    """Yield one 1-D float64 feature vector (512,) per image of uint8 (N, 32, 32, 3)."""
+    device = next(model.parameters()).device
+    for i in range(0, len(images), batch_size):
+        feats = model.extract_features(to_classifier_input(images[i:i + batch_size]).to(device))
+        yield from feats.double().cpu().numpy()
+
+def feature_statistics(features: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (d,), covariance (d, d)) of an iterable of 1-D feature vectors (unbiased covariance)."""
+    f = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in features])
+    if len(f) < 2:
+        raise ValueError("need at least two feature vectors")
+    if len(f) <= f.shape[1]:
+        warnings.warn(f"{len(f)} samples for {f.shape[1]}-d features: the covariance is singular and the "
+                      "FID is biased; use more samples", RuntimeWarning, stacklevel=2)
+    return f.mean(0), np.cov(f, rowvar=False)
+
+def _sqrt_psd(s: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((s + s.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
+    """||mu_p - mu_q||^2 + Tr(S_p) + Tr(S_q) - 2 Tr((S_p S_q)^{1/2}).
+
+    Tr((S_p S_q)^{1/2}) = Tr((S_p^{1/2} S_q S_p^{1/2})^{1/2}): the eigenvalues of S_p S_q equal those of the
+    symmetric PSD matrix S_p^{1/2} S_q S_p^{1/2}, so the trace is the sum of the square roots of its
+    (real, clipped at 0) eigenvalues; no complex residue."""
+    mu_p, mu_q = np.asarray(mu_p, np.float64), np.asarray(mu_q, np.float64)
+    sigma_p, sigma_q = np.asarray(sigma_p, np.float64), np.asarray(sigma_q, np.float64)
+    if mu_p.shape != mu_q.shape or sigma_p.shape != sigma_q.shape or sigma_p.shape != mu_p.shape * 2:
+        raise ValueError(f"shape mismatch: {mu_p.shape}, {sigma_p.shape} vs {mu_q.shape}, {sigma_q.shape}")
+    root_p = _sqrt_psd(sigma_p)
+    middle = root_p @ sigma_q @ root_p
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    diff = mu_p - mu_q
+    fid = float(diff @ diff + np.trace(sigma_p) + np.trace(sigma_q) - 2 * tr_covmean)
+    return max(fid, 0.0)  # >= 0 in exact arithmetic: a negative value is rounding (identical sets)
+
+def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
+                         cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
+
+    images, source, description = load_reference_images(reference, root)
+    key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
+    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
+    if cache.exists():
+        with np.load(cache) as d:
+            return d["mu"], d["sigma"], description
+    mu, sigma = feature_statistics(extract_features(model, images))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez(f, mu=mu, sigma=sigma)
+
+    atomic_write(cache, write)
+    return mu, sigma, description
+
+class FidScorer:
+    """The classifier and the reference statistics, loaded once; scores sets of images against them.
+
+    ``reference``: auto (SVHN test split if available, else its first 10,000 images), svhn-test, svhn-test-10k.
+    ``description`` names the reference and its size, e.g. "SVHN test, first 10,000 images"."""
+
+    def __init__(self, model_path=None, reference: str = "auto", root=None, device=None):
+        self.model_path = Path(model_path) if model_path else default_classifier_path(root)
+        self.model = load_classifier(self.model_path, device)
+        self.mu, self.sigma, self.description = reference_statistics(self.model, self.model_path, reference, root)
+
+    def score_images(self, images: np.ndarray) -> float:
+        """FID of uint8 images (N, 32, 32, 3), N >= 2, against the reference."""
+        mu, sigma = feature_statistics(extract_features(self.model, images))
+        return frechet_distance(self.mu, self.sigma, mu, sigma)
+
+    def score_directory(self, directory) -> float:
+        """FID of the images under ``directory``'s single subdirectory (as ``python score_fid.py directory``)."""
+        return self.score_images(load_images(list_images(directory)))
