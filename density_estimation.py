@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
 from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
-from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import get_device, results_dir, seed_everything
 
 GRID = np.linspace(-5, 5, 1000)
@@ -62,7 +62,7 @@ def plot(x, d, est, true, out: Path) -> None:
     ax.set_title("Discriminator output D(x)")
     ax.set_xlabel("x")
     ax.set_ylabel("D(x) = P(x from f1)")
-    fig.savefig(out / "density_discriminator.png")
+    save_figure(fig, out / "density_discriminator.png")
     pyplot.close(fig)
     fig, ax = pyplot.subplots(figsize=(5, 3.5))
     ax.plot(x, true, "k--", label="true density of distribution4")
@@ -71,7 +71,7 @@ def plot(x, d, est, true, out: Path) -> None:
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     ax.legend()
-    fig.savefig(out / "density_estimate.png")
+    save_figure(fig, out / "density_estimate.png")
     pyplot.close(fig)
 
 

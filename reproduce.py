@@ -180,7 +180,7 @@ def main(argv=None):
         t0 = time.time()
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
-        (results / ".profile").write_text(profile)
+        atomic_write(results / ".profile", lambda tmp: Path(tmp).write_text(profile))
         record_step_time(results, step.name, time.time() - t0, device)
         print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "

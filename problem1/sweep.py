@@ -14,7 +14,7 @@ import numpy as np
 
 from problem1.theta_sweep import FULL_LR, FULL_STEPS, sweep
 from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
-from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import results_dir
 
 
@@ -32,7 +32,7 @@ def plot(rows: list[dict], path: Path, lam: float) -> None:
     ax.set_ylabel("divergence / distance (JSD in nats)")
     ax.set_title(r"p = (0, Z), q = ($\theta$, Z), Z ~ U[0, 1]")
     ax.legend(fontsize=8)
-    fig.savefig(path)
+    save_figure(fig, path)
     pyplot.close(fig)
 
 

@@ -22,7 +22,7 @@ from problem2.importance_sampling import log_mean_weight, log_weight_terms, samp
 from problem2.model import VAE, gaussian_kl
 from utils.cli import UserError, cli, common_args, positive_int, progress
 from utils.files import atomic_write
-from utils.report import plt, tex_number, write_csv, write_tex_values
+from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir
 from utils.training import load_checkpoint
 
@@ -92,7 +92,7 @@ def plot_k_sweep(sweep: dict, gaps: np.ndarray, k: int, path: Path) -> Path:
     bx.axvline(gaps.mean(), color="k", ls="--", label=f"mean {gaps.mean():.2f}")
     bx.set(xlabel=f"log p(x) (K = {k}) - ELBO (nats)", ylabel="images", title=f"all {len(gaps):,} validation images")
     bx.legend(loc="upper right")
-    fig.savefig(path)
+    save_figure(fig, path)
     pyplot.close(fig)
     return path
 

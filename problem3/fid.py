@@ -24,7 +24,7 @@ from problem3.frechet import FidScorer
 from problem3.models import CHECKPOINTS, load_generator
 from utils.cli import cli, common_args, positive_int
 from utils.files import atomic_write
-from utils.report import plt, read_csv, tex_number, write_tex_values
+from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, results_dir
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
@@ -51,7 +51,7 @@ def fid_curves(root: Path, floor: float, path: Path) -> Path:
         ax.set(yscale="log", xlabel="training iteration", title=LABELS[name])
         ax.legend(loc="upper right")
     axes[0][0].set_ylabel("FID (1,000 samples, log scale)")
-    fig.savefig(path)
+    save_figure(fig, path)
     pyplot.close(fig)
     return path
 

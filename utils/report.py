@@ -39,6 +39,13 @@ def plt():
     return pyplot
 
 
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write a matplotlib figure atomically (format from the suffix) and close it."""
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+    return path
+
+
 def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | os.PathLike, title: str = "",
                 ylabels: list[str] | None = None, labels: dict[str, str] | None = None,
                 hlines: dict[int, tuple[float, str]] | None = None) -> Path:
@@ -70,7 +77,7 @@ def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | o
             ax.set_ylabel(ylabels[k])
         ax.legend()
     fig.suptitle(title)
-    fig.savefig(path)
+    save_figure(fig, path)
     pyplot.close(fig)
     return Path(path)
 
