@@ -53,7 +53,7 @@ def main(argv=None):
     jsd_err = max(abs(r["jsd"] - r["jsd_true"]) for r in rows)
     wd_err = max(abs(r["wd"] - r["wd_true"]) for r in rows)
     write_tex_values(out / "sweep_values.tex", {
-        "PoneJsdMaxErr": tex_number(jsd_err, 4), "PoneWdMaxErr": tex_number(wd_err, 4),
+        "PoneJsdMaxErr": f"{jsd_err:.1e}", "PoneWdMaxErr": tex_number(wd_err, 4),
         "PoneSteps": str(args.steps), "PoneBatch": str(args.batch_size), "PoneLambda": f"{args.lam:g}",
         "PoneLr": f"{args.lr:g}",
         "PoneSweepSeconds": f"{wall:.0f}", "PoneSweepMode": "quick" if args.quick else "full"})
