@@ -139,3 +139,12 @@ def test_stacked_critics_compute_and_train_as_each_would_alone():
     alone = [estimate_jsds([p], [q], steps=30, seeds=[s], eval_batches=2)[0]
              for (p, q), s in zip([pair(i, t) for i, t in enumerate(thetas)], seeds)]
     assert together == pytest.approx(alone, abs=1e-5)
+
+
+@pytest.mark.parametrize("argv", [["--steps", "0"], ["--batch-size", "-1"]])
+def test_problem1_counts_must_be_positive(argv, capsys):
+    from problem1 import sweep
+
+    with pytest.raises(SystemExit) as e:
+        sweep.main(argv)
+    assert e.value.code == 2 and "must be at least 1" in capsys.readouterr().err

@@ -302,3 +302,14 @@ def test_fast_layers_change_the_estimate_by_less_than_1e_3_nats(vae):
             plain = importance_sampling_log_likelihood(vae, x, z)
     assert n_swapped == 3
     assert (fast - plain).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("script, argv", [("train", ["--epochs", "0"]), ("train", ["--batch-size", "-3"]),
+                                          ("evaluate", ["--k", "0"]), ("evaluate", ["--batch-size", "x"])])
+def test_counts_must_be_positive_one_line_exit_2(script, argv, capsys):
+    main = {"train": train_vae.main, "evaluate": evaluate.main}[script]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err
+    assert "must be at least 1" in err or "expected a positive integer" in err
