@@ -63,7 +63,6 @@ def plot(x, d, est, true, out: Path) -> None:
     ax.set_xlabel("x")
     ax.set_ylabel("D(x) = P(x from f1)")
     save_figure(fig, out / "density_discriminator.png")
-    pyplot.close(fig)
     fig, ax = pyplot.subplots(figsize=(5, 3.5))
     ax.plot(x, true, "k--", label="true density of distribution4")
     ax.plot(x, est, "C3", label=r"estimate $f_0 D / (1 - D)$")
@@ -72,7 +71,6 @@ def plot(x, d, est, true, out: Path) -> None:
     ax.set_ylabel("density")
     ax.legend()
     save_figure(fig, out / "density_estimate.png")
-    pyplot.close(fig)
 
 
 @cli

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from problem3.recipes import pick_profile
 from utils.cli import UserError, cli
-from utils.files import atomic_write
+from utils.files import write_json, write_text
 from utils.report import write_tex_values
 from utils.runtime import ROOT, device_description, get_device, results_dir
 
@@ -126,7 +126,7 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
     path = results / "step_times.json"
     times = json.loads(path.read_text()) if path.exists() else {}
     times[name] = {"seconds": round(seconds, 1), "device": device, "date": time.strftime("%Y-%m-%d")}
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(times, indent=1)))
+    write_json(path, times)
     devices, dates = sorted({t["device"] for t in times.values()}), sorted({t["date"] for t in times.values()})
     write_tex_values(results / "job_values.tex", {
         "JobMinutes": f"{sum(t['seconds'] for t in times.values()) / 60:.0f}", "JobSteps": str(len(times)),
@@ -136,8 +136,8 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
 def build_report(results: Path, profile: str) -> Path:
     """Write report/results/config.tex (where the results are) and compile report/report.pdf."""
     report = ROOT / "report"
-    atomic_write(report / "results" / "config.tex", lambda tmp: Path(tmp).write_text(
-        f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n"))
+    write_text(report / "results" / "config.tex",
+               f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n")
     if not shutil.which("latexmk"):
         raise UserError("latexmk not found: run setup.sh (it installs TeX Live) to build the report")
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "report.tex"]
@@ -180,7 +180,7 @@ def main(argv=None):
         t0 = time.time()
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
-        atomic_write(results / ".profile", lambda tmp: Path(tmp).write_text(profile))
+        write_text(results / ".profile", profile)
         record_step_time(results, step.name, time.time() - t0, device)
         print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "

@@ -33,7 +33,6 @@ def plot(rows: list[dict], path: Path, lam: float) -> None:
     ax.set_title(r"p = (0, Z), q = ($\theta$, Z), Z ~ U[0, 1]")
     ax.legend(fontsize=8)
     save_figure(fig, path)
-    pyplot.close(fig)
 
 
 @cli

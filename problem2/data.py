@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from utils.cli import UserError
-from utils.files import atomic_write, download
+from utils.files import download, write_npz
 from utils.runtime import data_dir
 
 SPLITS = ("train", "valid", "test")
@@ -53,15 +53,6 @@ def read_amat(path: Path) -> np.ndarray:
     if bad.any():
         raise UserError(f"{path}, line {int(np.argmax(bad)) + 1}: values other than 0 and 1; not binarized MNIST")
     return np.packbits(text == "1", axis=1)
-
-
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Atomically write arrays as an .npz (file closed before the rename)."""
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-    return atomic_write(path, write)
 
 
 def _check_packed(packed, path: Path, split: str) -> np.ndarray:

@@ -10,7 +10,6 @@ is_listing.py, the source of the Question 2.1 function and its helpers, for the 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from problem2.data import load_binarized_mnist
 from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior
 from problem2.model import VAE, gaussian_kl
 from utils.cli import UserError, cli, common_args, positive_int, progress
-from utils.files import atomic_write
+from utils.files import write_json, write_text
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir
 from utils.training import load_checkpoint
@@ -93,7 +92,6 @@ def plot_k_sweep(sweep: dict, gaps: np.ndarray, k: int, path: Path) -> Path:
     bx.set(xlabel=f"log p(x) (K = {k}) - ELBO (nats)", ylabel="images", title=f"all {len(gaps):,} validation images")
     bx.legend(loc="upper right")
     save_figure(fig, path)
-    pyplot.close(fig)
     return path
 
 
@@ -105,7 +103,7 @@ def write_listing(path: Path) -> Path:
 
     parts = [ism.importance_sampling_log_likelihood, ism.log_weight_terms, ism.log_mean_weight, ism.log_normal]
     text = "\n\n".join(inspect.getsource(f).rstrip() for f in parts) + "\n"
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return write_text(path, text)
 
 
 def latex_table(res: dict, k: int) -> str:
@@ -145,8 +143,8 @@ def main(argv=None):
     write_listing(out / "is_listing.py")
     res.update(k=args.k, quick=args.quick, seconds=time.time() - t0, device=str(device), k_sweep=sweep,
                mean_gap_valid=float(gaps["valid"].mean()), **library_versions())
-    atomic_write(out / "evaluation.json", lambda tmp: Path(tmp).write_text(json.dumps(res, indent=1)))
-    atomic_write(out / "evaluation_table.tex", lambda tmp: Path(tmp).write_text(latex_table(res, args.k)))
+    write_json(out / "evaluation.json", res)
+    write_text(out / "evaluation_table.tex", latex_table(res, args.k))
     write_tex_values(out / "evaluation_values.tex", {
         "PtwoValidElbo": tex_number(res["valid"]["elbo"], 2), "PtwoValidLogpx": tex_number(res["valid"]["log_px"], 2),
         "PtwoTestElbo": tex_number(res["test"]["elbo"], 2), "PtwoTestLogpx": tex_number(res["test"]["log_px"], 2),

@@ -7,7 +7,6 @@ checkpoint <results>/problem2/vae.pt atomically; rerunning resumes from it.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import torch
 from problem2.data import load_binarized_mnist
 from problem2.model import VAE, negative_elbo
 from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
-from utils.files import atomic_write, fingerprint
+from utils.files import fingerprint, write_json
 from utils.report import plot_curves, tex_number, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir, seed_everything
 from utils.training import batch_indices, train
@@ -101,7 +100,7 @@ def main(argv=None):
     summary = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
                "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device),
                **library_versions()}
-    atomic_write(out / "train_summary.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    write_json(out / "train_summary.json", summary)
     write_tex_values(out / "train_values.tex", {
         "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
         "PtwoTrainBatch": str(args.batch_size), "PtwoTrainLr": f"{args.lr:g}", "PtwoTrainImages": str(len(x_train)),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from problem3.frechet import FidScorer
 from problem3.models import LATENT
 from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick_profile
 from utils.cli import common_args, positive_int
-from utils.files import atomic_write, fingerprint
+from utils.files import atomic_write, fingerprint, write_json
 from utils.report import write_tex_values
 from utils.runtime import device_description, get_device, results_dir, seed_everything
 
@@ -113,7 +112,7 @@ def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dic
                "train_images": len(run.train), "valid_images": len(run.valid), "device": str(run.device),
                "device_name": device_description(run.device), "wall_s": rows[-1]["elapsed_s"], "final": rows[-1],
                "torch": torch.__version__, "numpy": np.__version__, "date": time.strftime("%Y-%m-%d"), **(extra or {})}
-    atomic_write(run.out / "run.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    write_json(run.out / "run.json", summary)
     tag = model.capitalize()
     values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
               "Batch": run.settings["batch_size"], "Images": len(run.train), "Dataset": run.dataset,

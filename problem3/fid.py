@@ -10,7 +10,6 @@ logs) as fid_curves.png. Writes <results>/problem3/{fid.json, fid_values.tex, fi
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from problem3.data import load_training_images
 from problem3.frechet import FidScorer
 from problem3.models import CHECKPOINTS, load_generator
 from utils.cli import cli, common_args, positive_int
-from utils.files import atomic_write
+from utils.files import write_json
 from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, results_dir
 
@@ -52,7 +51,6 @@ def fid_curves(root: Path, floor: float, path: Path) -> Path:
         ax.legend(loc="upper right")
     axes[0][0].set_ylabel("FID (1,000 samples, log scale)")
     save_figure(fig, path)
-    pyplot.close(fig)
     return path
 
 
@@ -83,7 +81,7 @@ def main(argv=None):
     res["floor_train"] = scorer.score_directory(write_pngs(train[pick], root / "real_floor"))
     res["floor_n"] = len(pick)
     print(f"floor: FID {res['floor_train']:.1f} ({len(pick)} real training images)")
-    atomic_write(root / "fid.json", lambda tmp: Path(tmp).write_text(json.dumps(res, indent=1)))
+    write_json(root / "fid.json", res)
     fid_curves(root, res["floor_train"], root / "fid_curves.png")
     write_tex_values(root / "fid_values.tex", {"PthreeFidVae": tex_number(res["vae"], 0),
                                                "PthreeFidGan": tex_number(res["gan"], 0),

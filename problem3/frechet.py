@@ -10,7 +10,7 @@ import torch
 from problem3.classifier import Classifier, default_classifier_path, load_classifier
 from problem3.data import load_reference_images
 from problem3.images import list_images, load_images, to_classifier_input
-from utils.files import atomic_write, file_hash
+from utils.files import file_hash, write_npz
 from utils.runtime import results_dir
 
 
@@ -56,7 +56,6 @@ def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
-
     images, source, description = load_reference_images(reference, root)
     key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
     cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
@@ -64,12 +63,7 @@ def reference_statistics(model: Classifier, model_path: Path, reference: str = "
         with np.load(cache) as d:
             return d["mu"], d["sigma"], description
     mu, sigma = feature_statistics(extract_features(model, images))
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, mu=mu, sigma=sigma)
-
-    atomic_write(cache, write)
+    write_npz(cache, {"mu": mu, "sigma": sigma})
     return mu, sigma, description
 
 class FidScorer:

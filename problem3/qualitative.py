@@ -5,7 +5,6 @@ interpolation in latent space vs data space. Reads <results>/problem3/{vae/vae.p
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,8 @@ import torch
 from problem3.common import fixed_latents, save_grid
 from problem3.models import CHECKPOINTS, LATENT, load_generator
 from utils.cli import cli, common_args, positive_int
-from utils.files import atomic_write
-from utils.report import plt, write_csv, write_tex_values
+from utils.files import write_json
+from utils.report import plt, save_figure, write_csv, write_tex_values
 from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
@@ -59,9 +58,7 @@ def labelled_grid(images: torch.Tensor, ncol: int, row_labels: list[str], col_la
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_title(title, fontsize=8)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=200))
-    pyplot.close(fig)
-    return path
+    return save_figure(fig, path, dpi=200)
 
 
 @torch.no_grad()
@@ -120,7 +117,7 @@ def main(argv=None):
                          "median_change": float(np.median(change)),
                          "dims_above_visible": int((change >= VISIBLE).sum())}
         print(f"{name}: eps {eps:g}; top dimensions {order[:args.dims].tolist()}; figures in {out}")
-    atomic_write(root / "qualitative.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    write_json(root / "qualitative.json", summary)
     values = {}
     for name, r in summary.items():
         tag = name.capitalize()

@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from utils.files import atomic_write
+from utils.files import atomic_write, write_text
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
@@ -39,10 +39,11 @@ def plt():
     return pyplot
 
 
-def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Write a matplotlib figure atomically (format from the suffix) and close it."""
+def save_figure(fig, path: str | os.PathLike, **savefig_kw) -> Path:
+    """Write a matplotlib figure atomically (format from the suffix; ``savefig_kw`` e.g. dpi) and close it."""
     path = Path(path)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip("."), **savefig_kw))
+    plt().close(fig)
     return path
 
 
@@ -78,7 +79,6 @@ def plot_curves(rows: list[dict], x: str, panels: list[list[str]], path: str | o
         ax.legend()
     fig.suptitle(title)
     save_figure(fig, path)
-    pyplot.close(fig)
     return Path(path)
 
 
@@ -92,4 +92,4 @@ def write_tex_values(path: str | os.PathLike, values: dict[str, str]) -> Path:
         if not k.isalpha():
             raise ValueError(f"LaTeX macro names must be letters only: {k!r}")
     text = "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in values.items())
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return write_text(path, text)
