@@ -16,6 +16,8 @@ The course's entry point and its ``calculate_fid_score``; the pieces live in pro
 network and its safe loading), images.py (reading sample folders), frechet.py (features, statistics, the
 distance, the cached reference statistics).
 """
+from __future__ import annotations
+
 import argparse
 import sys
 from typing import Iterable
@@ -32,6 +34,7 @@ def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
     mu_q, sigma_q = feature_statistics(sample_feature_iterator)
     mu_p, sigma_p = feature_statistics(testset_feature_iterator)
     return frechet_distance(mu_p, sigma_p, mu_q, sigma_q)
+
 
 @cli
 def main(argv=None):

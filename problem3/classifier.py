@@ -1,5 +1,7 @@
 """The course's SVHN classifier (FID features): its layers, safe loading of the course's pickled .pt
 (an allow-list, never running other pickled code) or a state-dict .npz, and fetching it."""
+from __future__ import annotations
+
 import collections
 import pickle
 import re
@@ -23,6 +25,7 @@ CLASSIFIER_URL = ("https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignm
 
 FEATURE_DIM = 512
 
+
 class Classifier(nn.Module):
     """The course's SVHN classifier (same layout and state-dict keys). Input (N, 3, 32, 32) in [-1, 1]."""
 
@@ -44,9 +47,11 @@ class Classifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mlp(self.extract_features(x))
 
+
 def _obsolete_thnn_backend(*_args):
     """Stand-in for torch.nn.backends.thnn._get_thnn_function_backend, referenced by pre-1.0 pickles."""
     return None
+
 
 _ALLOWED = {"__main__.Classifier": Classifier, "collections.OrderedDict": collections.OrderedDict,
             "torch._utils._rebuild_tensor_v2": torch._utils._rebuild_tensor_v2,
@@ -58,6 +63,7 @@ _ALLOWED = {"__main__.Classifier": Classifier, "collections.OrderedDict": collec
                 ("linear", nn.Linear)]}}
 
 _STORAGE_DTYPES = {"torch.FloatStorage": torch.float32}
+
 
 class _LegacyUnpickler(pickle.Unpickler):
     """Unpickler for the legacy (pre-1.6) torch.save format that builds only allow-listed classes."""
@@ -88,6 +94,7 @@ class _LegacyUnpickler(pickle.Unpickler):
         return torch.storage.TypedStorage(wrap_storage=self.storages[key].untyped_storage(), dtype=dtype,
                                           _internal=True)
 
+
 def _load_legacy_module(f) -> object:
     """Read a legacy torch.save stream: magic, protocol, sys info, the object, storage keys, raw storages."""
     storages: dict = {}
@@ -102,6 +109,7 @@ def _load_legacy_module(f) -> object:
             raise pickle.UnpicklingError("truncated storage data")
         t.copy_(torch.frombuffer(bytearray(data), dtype=t.dtype))
     return obj
+
 
 def load_classifier(path: str | Path, device=None) -> Classifier:
     """Load the classifier from the course's pickled ``.pt`` (legacy or zip format, through an allow-list of
@@ -131,6 +139,7 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
     model.load_state_dict(state)
     return model.to(get_device(device)).eval()
 
+
 def _load_failure(e: Exception) -> str:
     """Why a classifier file could not be read, without torch's or numpy's hints to load it unsafely."""
     text = str(e)
@@ -141,6 +150,7 @@ def _load_failure(e: Exception) -> str:
     if not first or re.search(r"weights_only|allow_pickle|trust", first):
         return f"unreadable: {type(e).__name__}"
     return f"{type(e).__name__}: {first}"
+
 
 def check_classifier_state(state: dict, expected: dict, path: Path) -> None:
     """One clear error naming the missing, unexpected and wrongly shaped entries of a classifier state dict."""
@@ -153,6 +163,7 @@ def check_classifier_state(state: dict, expected: dict, path: Path) -> None:
     if problems:
         raise UserError(f"{path} does not match the course's SVHN classifier ({'; '.join(problems)})")
 
+
 def default_classifier_path(root=None) -> Path:
     """svhn_classifier.pt at the repository root (placed by setup), else the classifier in the data directory
     (``root``: --data-dir), the course's .pt or its state-dict .npz."""
@@ -161,6 +172,7 @@ def default_classifier_path(root=None) -> Path:
         if path.exists():
             return path
     return ROOT / "svhn_classifier.pt"  # load_classifier names it in its error
+
 
 def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
     """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from the

@@ -17,7 +17,7 @@ from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick
 from utils.cli import common_args, positive_int
 from utils.files import atomic_write, fingerprint, write_json
 from utils.report import write_tex_values
-from utils.runtime import device_description, get_device, results_dir, seed_everything
+from utils.runtime import device_description, get_device, library_versions, results_dir, seed_everything
 
 
 def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
@@ -111,7 +111,7 @@ def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dic
     summary = {"model": model, "profile": run.profile, "settings": run.settings, "dataset": run.dataset,
                "train_images": len(run.train), "valid_images": len(run.valid), "device": str(run.device),
                "device_name": device_description(run.device), "wall_s": rows[-1]["elapsed_s"], "final": rows[-1],
-               "torch": torch.__version__, "numpy": np.__version__, "date": time.strftime("%Y-%m-%d"), **(extra or {})}
+               **library_versions(), "date": time.strftime("%Y-%m-%d"), **(extra or {})}
     write_json(run.out / "run.json", summary)
     tag = model.capitalize()
     values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
@@ -131,7 +131,7 @@ def autocast(device: torch.device, precision: str):
 
 
 class FidMonitor:
-    """FID of g(z) for a fixed set of latent codes, against the cached reference statistics (score_fid)."""
+    """FID of g(z) for a fixed set of latent codes, against the cached reference statistics (problem3.frechet)."""
 
     def __init__(self, args, device: torch.device, n: int):
         self.scorer = FidScorer(args.model, args.reference, args.data_dir, device)

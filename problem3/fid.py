@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from problem3.common import fixed_latents, generate_uint8
@@ -24,7 +23,7 @@ from problem3.models import CHECKPOINTS, load_generator
 from utils.cli import cli, common_args, positive_int
 from utils.files import write_json
 from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
-from utils.runtime import device_description, get_device, results_dir
+from utils.runtime import device_description, get_device, library_versions, results_dir
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 
@@ -69,8 +68,7 @@ def main(argv=None):
     device = get_device(args.device)
     root = results_dir("problem3", base=args.results_dir)
     scorer = FidScorer(args.model, args.reference, args.data_dir, device)
-    res = {"reference": scorer.description, "n": args.n, "device": device_description(device),
-           "torch": torch.__version__, "numpy": np.__version__}
+    res = {"reference": scorer.description, "n": args.n, "device": device_description(device), **library_versions()}
     z = fixed_latents(args.n, seed=args.seed, device=device)  # the same codes for both models
     for name, ckpt in CHECKPOINTS.items():
         directory = write_pngs(generate_uint8(load_generator(root / ckpt, device), z), root / name / "fid_samples")

@@ -1,5 +1,7 @@
 """FID maths and its reference: features, their statistics, the Frechet distance (Eq. 1), the cached
 statistics of the real test images, and a scorer that holds both."""
+from __future__ import annotations
+
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -22,6 +24,7 @@ def extract_features(model: Classifier, images: np.ndarray, batch_size: int = 50
         feats = model.extract_features(to_classifier_input(images[i:i + batch_size]).to(device))
         yield from feats.double().cpu().numpy()
 
+
 def feature_statistics(features: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(mean (d,), covariance (d, d)) of an iterable of 1-D feature vectors (unbiased covariance)."""
     f = np.stack([np.asarray(v, dtype=np.float64).ravel() for v in features])
@@ -32,9 +35,11 @@ def feature_statistics(features: Iterable[np.ndarray]) -> tuple[np.ndarray, np.n
                       "FID is biased; use more samples", RuntimeWarning, stacklevel=2)
     return f.mean(0), np.cov(f, rowvar=False)
 
+
 def _sqrt_psd(s: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh((s + s.T) / 2)
     return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
 
 def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
     """||mu_p - mu_q||^2 + Tr(S_p) + Tr(S_q) - 2 Tr((S_p S_q)^{1/2}).
@@ -53,6 +58,7 @@ def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
     fid = float(diff @ diff + np.trace(sigma_p) + np.trace(sigma_q) - 2 * tr_covmean)
     return max(fid, 0.0)  # >= 0 in exact arithmetic: a negative value is rounding (identical sets)
 
+
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
@@ -65,6 +71,7 @@ def reference_statistics(model: Classifier, model_path: Path, reference: str = "
     mu, sigma = feature_statistics(extract_features(model, images))
     write_npz(cache, {"mu": mu, "sigma": sigma})
     return mu, sigma, description
+
 
 class FidScorer:
     """The classifier and the reference statistics, loaded once; scores sets of images against them.

@@ -1,4 +1,6 @@
 """Sample images for FID: the course's folder layout, reading and resizing, the classifier's input."""
+from __future__ import annotations
+
 import sys
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import torch
 from utils.cli import UserError
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
+
 
 def list_images(directory: str | Path) -> list[Path]:
     """The image files under ``directory``'s single subdirectory, nested folders included (as the course's
@@ -31,6 +34,7 @@ def list_images(directory: str | Path) -> list[Path]:
                         "FID needs at least 2")
     return files
 
+
 def load_images(files: list[Path]) -> np.ndarray:
     """Read image files as uint8 (N, 32, 32, 3), resized to 32x32 like the course's script."""
     from PIL import Image
@@ -46,6 +50,7 @@ def load_images(files: list[Path]) -> np.ndarray:
         except Exception as e:  # noqa: BLE001 - any decoding error
             raise UserError(f"unreadable image {f}: {type(e).__name__}") from None
     return out
+
 
 def to_classifier_input(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, 32, 32, 3) -> float (N, 3, 32, 32): ToTensor ([0, 1]) then Normalize(0.5, 0.5) ([-1, 1])."""

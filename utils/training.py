@@ -40,7 +40,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
 def rng_state() -> dict:
     """The state of every random generator (torch CPU and CUDA, numpy, Python), positions included."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, internal, gauss_next = random.getstate()
+    _, internal, gauss_next = random.getstate()
     s = {"torch": torch.get_rng_state(), "numpy": keys.tolist(), "numpy_pos": [int(pos), int(has_gauss), float(gauss)],
          "python": internal, "python_gauss": gauss_next}
     if torch.cuda.is_available():
@@ -115,8 +115,8 @@ def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.op
             for k, o in optimizers.items():
                 o.load_state_dict(state["optimizers"][k])
         except (KeyError, RuntimeError, ValueError) as e:
-            raise UserError(f"checkpoint {ckpt_path} does not match this model/config ({type(e).__name__}); "
-                            "delete it or use another results directory") from None
+            raise UserError(f"checkpoint {ckpt_path} does not match this model/config ({type(e).__name__}): "
+                            "use another --results-dir, or --restart to start over") from None
         start, history, elapsed = state["step"], state["history"], state.get("elapsed", 0.0)
         set_rng_state(state["rng"])
         if start < num_steps:
