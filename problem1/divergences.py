@@ -7,8 +7,8 @@ JSD (nats):  max_D  log 2 + 1/2 E_p[log D(x)] + 1/2 E_q[log(1 - D(y))],   D = si
 W1:          max_T  E_p[T(x)] - E_q[T(y)] - lambda E_r[(||grad_z T(z)||_2 - 1)^2],
              z = a x + (1 - a) y, a ~ U[0, 1]. (The text writes "+ lambda E||grad T - 1||"; the penalty must
              be subtracted and squared: erratum, see the report.) The returned estimate is the unpenalised
-             E_p[T] - E_q[T] on fresh samples; for a shift by theta it is biased upward by about
-             theta^2 / (2 lambda) (0.01 at theta = 1 with the default lambda = 50).
+             |E_p[T] - E_q[T]| on fresh samples (the better of T and -T); for a shift by theta it is biased
+             upward by about theta^2 / (2 lambda) (0.01 at theta = 1 with the default lambda = 50).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def estimate_jsds(ps, qs, *, steps: int = 2000, lr: float = 1e-3, hidden: int = 
 
 def estimate_wds(ps, qs, *, lam: float = 50.0, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
                  optimizer: str = "adam", eval_batches: int = 100, seeds: list[int], device=None) -> list[float]:
-    """W1(ps[b], qs[b]) for every pair, one WGAN-GP critic each, trained together: E_p[T] - E_q[T] on fresh
+    """W1(ps[b], qs[b]) for every pair, one WGAN-GP critic each, trained together: |E_p[T] - E_q[T]| on fresh
     samples after training."""
     if lam < 10:
         raise ValueError(f"lambda must be >= 10 (got {lam})")
@@ -99,7 +99,7 @@ def estimate_jsd(p, q, *, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
 
 def estimate_wd(p, q, *, lam: float = 50.0, steps: int = 2000, lr: float = 1e-3, hidden: int = 64,
                 optimizer: str = "adam", eval_batches: int = 100, seed: int = 0, device=None) -> float:
-    """Estimate W1(p, q) with a WGAN-GP critic: E_p[T] - E_q[T] on fresh samples after training
+    """Estimate W1(p, q) with a WGAN-GP critic: |E_p[T] - E_q[T]| on fresh samples after training
     (Question 1.2)."""
     return estimate_wds([p], [q], lam=lam, steps=steps, lr=lr, hidden=hidden, optimizer=optimizer,
                         eval_batches=eval_batches, seeds=[seed], device=device)[0]
