@@ -181,8 +181,9 @@ def main(argv=None):
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
         write_text(results / ".profile", profile)
-        record_step_time(results, step.name, time.time() - t0, device)
-        print(f"[done] {step.name} in {time.time() - t0:.0f} s", flush=True)
+        seconds = time.time() - t0
+        record_step_time(results, step.name, seconds, device)
+        print(f"[done] {step.name} in {seconds:.0f} s", flush=True)
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "
           f"device {device})", flush=True)
     if not args.no_report:
