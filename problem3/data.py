@@ -1,8 +1,9 @@
 """SVHN for Problem 3: training images and the FID reference set.
 
 Training images (``--dataset``):
-* ``svhn``: train_32x32.mat from the data directory, else downloaded from the official site with an md5
-  check; a seeded 90/10 train / validation split.
+* ``svhn``: train_32x32.mat from the data directory, else downloaded from the official site; read by
+  torchvision.datasets.SVHN, whose URLs and md5s are used for the download too; a seeded 90/10 train /
+  validation split.
 * ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files (no
   labels), a small real training set; a seeded 64-image validation part is held out.
 * ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
@@ -26,40 +27,47 @@ from utils.cli import UserError
 from utils.files import download
 from utils.runtime import data_dir
 
-URL = "http://ufldl.stanford.edu/housenumbers/{}_32x32.mat"
-MD5 = {"train": "e26dedcc434d2e4c54c9b2d4a06d8373", "test": "eb5a983be6a315427106f1b164d9cef3"}
 PARTIAL = "svhn_partial.npz"
 TEST_10K = "svhn_test_10k.npz"
 PARTIAL_VALID = 64  # held-out real images of svhn_partial.npz (validation, critic gap)
 
 
-def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 32, 32, 3), labels int64 (N,) in 0..9) from an SVHN .mat file (label 10 = digit 0)."""
-    import scipy.io
+def official_file(split: str) -> tuple[str, str, str]:
+    """(URL, file name, md5) of an official SVHN split ('train', 'test'), as torchvision.datasets.SVHN has them."""
+    from torchvision.datasets import SVHN
 
-    try:
-        m = scipy.io.loadmat(path)
-        x, y = m["X"], m["y"]
-    except Exception as e:  # noqa: BLE001 - truncated file, not a .mat, missing keys
-        raise UserError(f"{path}: not a readable SVHN .mat file ({type(e).__name__}: {e})") from None
-    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[:3] != (32, 32, 3) or len(y.ravel()) != x.shape[3]:
-        raise UserError(f"{path}: X has dtype {x.dtype} and shape {x.shape}, y {y.shape}; expected uint8 "
-                        "(32, 32, 3, N) and N labels")
-    return np.ascontiguousarray(x.transpose(3, 0, 1, 2)), y.ravel().astype(np.int64) % 10
+    url, name, md5 = SVHN.split_list[split]
+    return url, name, md5
 
 
 def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
-    """Path of ``{split}_32x32.mat`` in the data directory, downloading it if allowed; None if unavailable."""
-    path = data_dir(root) / f"{split}_32x32.mat"
+    """Path of ``{split}_32x32.mat`` in the data directory, downloading it (atomically, md5 checked) if allowed;
+    None if unavailable."""
+    url, name, md5 = official_file(split)
+    path = data_dir(root) / name
     if path.exists():
         return path
     if not download_ok:
         return None
     try:
-        return download(URL.format(split), path, md5=MD5[split])
+        return download(url, path, md5=md5)
     except UserError as e:
         print(f"note: {e}", file=sys.stderr)
         return None
+
+
+def read_svhn(split: str, root=None) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 32, 32, 3), labels int64 (N,) in 0..9) of the official ``{split}_32x32.mat`` in the data
+    directory, read by torchvision.datasets.SVHN after its md5 check (label 10 = digit 0)."""
+    from torchvision.datasets import SVHN
+
+    path = data_dir(root) / official_file(split)[1]
+    try:
+        ds = SVHN(data_dir(root), split=split)
+    except RuntimeError:  # torchvision's "Dataset not found or corrupted": the md5 differs
+        raise UserError(f"{path}: not the official SVHN {split} file (missing, truncated or replaced: its md5 "
+                        "differs); delete it to download it again") from None
+    return np.ascontiguousarray(ds.data.transpose(0, 2, 3, 1)), ds.labels
 
 
 def resolve_dataset(name: str, root=None) -> str:
@@ -106,10 +114,9 @@ def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
         x, _ = load_partial(root)
         n_valid = PARTIAL_VALID
     else:
-        path = svhn_file("train", root)
-        if path is None:
+        if svhn_file("train", root) is None:
             raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
-        x, _ = read_svhn_mat(path)
+        x, _ = read_svhn("train", root)
         n_valid = int(round(valid_fraction * len(x)))
     perm = np.random.default_rng(seed).permutation(len(x))
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
@@ -122,7 +129,7 @@ def load_reference_images(reference: str = "auto", root=None) -> tuple[np.ndarra
     if reference != "svhn-test-10k":
         path = svhn_file("test", root)
         if path is not None:
-            x, _ = read_svhn_mat(path)
+            x, _ = read_svhn("test", root)
             return x, path, f"SVHN test, {len(x):,} images"
         if reference == "svhn-test":
             raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")

@@ -12,7 +12,7 @@ from PIL import Image
 import score_fid
 from problem3 import classifier, fid, frechet, images, qualitative, train_gan, train_vae
 from problem3 import data as svhn
-from problem3.data import load_training_images, read_svhn_mat
+from problem3.data import load_training_images, read_svhn
 from problem3.models import PIXEL_SCALE, Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
 from utils.cli import UserError
@@ -208,45 +208,64 @@ def test_vae_loss_is_the_gaussian_likelihood_on_pixel_values_and_the_closed_form
 
 # ----------------------------------------------------------------------------- end to end on synthetic .mat files
 def _write_svhn(root, n_train=48, n_test=40):
+    """Synthetic {train,test}_32x32.mat files (the layout of the official ones); returns their md5s."""
     rng = np.random.default_rng(0)
+    md5 = {}
     for split, n in (("train", n_train), ("test", n_test)):
-        scipy.io.savemat(root / f"{split}_32x32.mat", {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
-                                                        "y": rng.integers(1, 11, (n, 1))})
+        path = root / f"{split}_32x32.mat"
+        scipy.io.savemat(path, {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+                                "y": rng.integers(1, 11, (n, 1))})
+        md5[split] = file_hash(path, "md5")
+    return md5
 
 
-def test_svhn_mat_round_trip_and_split(tmp_path):
-    _write_svhn(tmp_path)
-    x, y = read_svhn_mat(tmp_path / "train_32x32.mat")
+@pytest.fixture
+def official(monkeypatch):
+    """Make torchvision.datasets.SVHN (and so problem3.data) take given URLs and md5s for the official files."""
+    from torchvision.datasets import SVHN
+
+    def register(md5: dict, base_url: str = "http://127.0.0.1:9"):
+        for split, digest in md5.items():
+            monkeypatch.setitem(SVHN.split_list, split, [f"{base_url}/{split}_32x32.mat", f"{split}_32x32.mat", digest])
+    return register
+
+
+def test_svhn_files_are_read_by_torchvision_after_the_md5_check_and_split(tmp_path, official):
+    official(_write_svhn(tmp_path))
+    x, y = read_svhn("train", tmp_path)
     raw = scipy.io.loadmat(tmp_path / "train_32x32.mat")
-    assert x.shape == (48, 32, 32, 3) and np.array_equal(x[5], raw["X"][..., 5])
+    assert x.shape == (48, 32, 32, 3) and x.dtype == np.uint8 and np.array_equal(x[5], raw["X"][..., 5])
     assert np.array_equal(y, raw["y"].ravel() % 10) and y.max() <= 9
     d = load_training_images("svhn", tmp_path, valid_fraction=0.25, seed=0)
     assert len(d["train"]) == 36 and len(d["valid"]) == 12
     (tmp_path / "test_32x32.mat").write_bytes(b"truncated")
-    with pytest.raises(UserError, match="test_32x32.mat"):
-        read_svhn_mat(tmp_path / "test_32x32.mat")
+    with pytest.raises(UserError, match="test_32x32.mat: not the official SVHN test file"):
+        read_svhn("test", tmp_path)
 
 
-def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_path, http_server, monkeypatch,
+def test_the_official_md5s_and_urls_are_torchvisions():
+    url, name, md5 = svhn.official_file("test")
+    assert url == "http://ufldl.stanford.edu/housenumbers/test_32x32.mat" and name == "test_32x32.mat"
+    assert md5 == "eb5a983be6a315427106f1b164d9cef3"
+
+
+def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_path, http_server, official,
                                                                           capsys):
     served, url = http_server
-    _write_svhn(served)
-    md5 = {s: file_hash(served / f"{s}_32x32.mat", "md5") for s in ("train", "test")}
-    monkeypatch.setattr(svhn, "URL", url + "/{}_32x32.mat")
-    monkeypatch.setattr(svhn, "MD5", {**md5, "train": "0" * 32})
+    md5 = _write_svhn(served)
+    official({**md5, "train": "0" * 32}, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn-partial"
     assert "checksum mismatch" in capsys.readouterr().err
     assert not (tmp_path / "data" / "train_32x32.mat").exists()  # a corrupt download is never kept
-    monkeypatch.setattr(svhn, "MD5", md5)
+    official(md5, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
-    got, _ = read_svhn_mat(tmp_path / "data" / "train_32x32.mat")
-    assert np.array_equal(got, read_svhn_mat(served / "train_32x32.mat")[0])
+    assert np.array_equal(read_svhn("train", tmp_path / "data")[0], read_svhn("train", served)[0])
     x, _, description = svhn.load_reference_images("auto", tmp_path / "data")  # the test split, downloaded
-    assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn_mat(served / "test_32x32.mat")[0])
+    assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn("test", served)[0])
 
 
-def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, capsys):
-    _write_svhn(tmp_path, n_train=60)
+def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, official, capsys):
+    official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"
     torch.manual_seed(0)
     np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
@@ -281,8 +300,8 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert "FID score:" in capsys.readouterr().out
 
 
-def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, capsys):
-    _write_svhn(tmp_path, n_train=60)
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys):
+    official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"
     np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
@@ -305,8 +324,8 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, capsys):
     assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "run.json").read_text())["settings"]["lr"] == 1e-3
 
 
-def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results):
-    _write_svhn(tmp_path, n_train=60)
+def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official):
+    official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"
     np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
     with warnings.catch_warnings():
