@@ -15,7 +15,8 @@ from problem2.importance_sampling import (
     log_weight_terms,
     sample_posterior,
 )
-from problem2.model import VAE, plain_pytorch_layers
+from problem2.layers import plain_pytorch_layers
+from problem2.model import VAE
 from utils.runtime import get_device
 
 

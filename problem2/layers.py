@@ -1,0 +1,105 @@
+"""Drop-in replacements for stock PyTorch layers that compute the same function (equal up to float rounding) faster
+on the CPU, for the VAE of :mod:`problem2.model`. Each subclasses the stock layer, so parameters, state-dict keys and
+``repr`` stay those of the assignment's architecture; :func:`plain_pytorch_layers` switches back to the stock
+kernels (the reference the tests and bench/ compare against)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class _ExpELU(torch.autograd.Function):
+    """ELU(x) = x for x > 0, exp(x) - 1 otherwise; backward: dy/dx = 1 for x > 0, exp(x) = y + 1 otherwise."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        y = torch.maximum(torch.exp(x.clamp(max=0)).sub_(1), x)  # exp(min(x, 0)) - 1 <= 0 < x exactly when x > 0
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        return grad * (y.clamp(max=0) + 1)
+
+
+class ExpELU(nn.ELU):
+    """nn.ELU (alpha = 1) through exp instead of expm1: the CPU build of torch here has no vectorised expm1, which
+    made ELU ~10x slower than exp (3.1 ms vs 0.3 ms on 692k values) and 18% of a VAE training step. exp(x) - 1
+    differs from expm1(x) by < 6e-8 in absolute value."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.alpha != 1.0 or self.inplace:
+            return super().forward(x)
+        return _ExpELU.apply(x)
+
+
+class ConvOn1x1(nn.Conv2d):
+    """A Conv2d whose input is always 1x1 (here: 5x5 kernel, padding 4, so a 5x5 output).
+
+    On a 1x1 input the convolution is exactly a linear map out[o, i, j] = b[o] + sum_c W[o, c, k-1-i, k-1-j] h[c];
+    computing it as one matmul skips the 24/25 of the multiply-adds that hit the zero padding."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        n, c, hh, ww = h.shape
+        kh, kw = self.kernel_size
+        if (hh, ww) != (1, 1) or self.padding != (kh - 1, kw - 1) or self.stride != (1, 1):
+            return super().forward(h)
+        w = self.weight.flip(2, 3).permute(0, 2, 3, 1).reshape(-1, c)  # (O * kh * kw, C)
+        out = F.linear(h.reshape(n, c), w).view(n, self.out_channels, kh, kw)
+        return out + self.bias.view(1, -1, 1, 1)
+
+
+class ConvOverWholeInput(nn.Conv2d):
+    """A Conv2d whose kernel covers its whole unpadded input (here 5x5 on 5x5, so a 1x1 output): exactly the linear
+    map out[o] = b[o] + sum_{c,i,j} W[o, c, i, j] h[c, i, j], computed as one matmul (oneDNN's convolution kernels
+    run this shape at a fifth of the speed)."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if tuple(h.shape[-2:]) != self.kernel_size or self.padding != (0, 0) or self.stride != (1, 1):
+            return super().forward(h)
+        return F.linear(h.flatten(1), self.weight.flatten(1), self.bias).view(h.shape[0], -1, 1, 1)
+
+
+@lru_cache(maxsize=None)
+def bilinear_matrix(n_in: int, n_out: int, dtype: torch.dtype = torch.float64,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """(n_out, n_in) matrix of 1-D linear interpolation with align_corners=True (cached: read-only)."""
+    pos = torch.arange(n_out, dtype=torch.float64) * (n_in - 1) / max(n_out - 1, 1)
+    lo = pos.floor().long().clamp(max=n_in - 1)
+    hi = (lo + 1).clamp(max=n_in - 1)
+    frac = pos - lo
+    a = torch.zeros(n_out, n_in, dtype=torch.float64)
+    a[torch.arange(n_out), lo] += 1 - frac
+    a[torch.arange(n_out), hi] += frac
+    return a.to(dtype=dtype, device=device)
+
+
+class SeparableUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
+    """nn.UpsamplingBilinear2d (align_corners=True) computed as out = A_h x A_w^T, two small matmuls: the same
+    linear map (equal up to float rounding), several times faster on the CPU than the interpolation kernel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        s = int(self.scale_factor)
+        return bilinear_matrix(h, h * s, x.dtype, x.device) @ x @ bilinear_matrix(w, w * s, x.dtype, x.device).T
+
+
+FAST_LAYERS = (ExpELU, ConvOn1x1, ConvOverWholeInput, SeparableUpsamplingBilinear2d)
+
+
+@contextmanager
+def plain_pytorch_layers(model: nn.Module):
+    """Within the block, the layers above run their stock PyTorch parents' kernels; yields how many were swapped."""
+    fast = [m for m in model.modules() if isinstance(m, FAST_LAYERS)]
+    for m in fast:
+        m.forward = type(m).__mro__[1].forward.__get__(m)
+    try:
+        yield len(fast)
+    finally:
+        for m in fast:
+            del m.forward
