@@ -17,7 +17,7 @@ from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, train
 from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss
 from utils.cli import UserError, cli
 from utils.report import plot_curves
-from utils.training import batch_indices, train
+from utils.training import ResumableRun, batch_indices
 
 
 def kl_weight(step: int, warmup: int) -> float:
@@ -67,11 +67,15 @@ def main(argv=None):
         save_grid(g(z_grid), out / "samples_latest.png")
         return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(g)}
 
-    rows = train(modules={"encoder": encoder, "generator": generator}, optimizers={"adam": opt}, step_fn=step,
-                 num_steps=args.iterations, ckpt_path=out / "vae.pt", log_path=out / "train_log.csv",
-                 log_every=1, ckpt_every=args.ckpt_every, eval_fn=checkpoint_metrics, desc="VAE (SVHN)",
-                 meta={"width": args.width}, restart=args.restart,
-                 settings=run.checkpoint_settings(args.seed, likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}"))
+    settings = run.checkpoint_settings(args.seed, likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
+    with ResumableRun(out / "vae.pt", out / "train_log.csv", {"encoder": encoder, "generator": generator},
+                      {"adam": opt}, num_steps=args.iterations, settings=settings, desc="VAE (SVHN)",
+                      meta={"width": args.width}, restart=args.restart) as training:
+        for i in training.steps():
+            training.log(i, step(i))
+            if training.due(i, args.ckpt_every):
+                training.checkpoint(checkpoint_metrics)
+    rows = training.history
     checkpoints = [r for r in rows if "fid" in r]
     plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
                 out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "

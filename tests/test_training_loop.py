@@ -1,4 +1,4 @@
-"""The shared training loop (utils.train): refusing mismatched checkpoints, extending, Ctrl-C, RNG state."""
+"""Resumable runs (utils.training): refusing mismatched checkpoints, extending, Ctrl-C, RNG state."""
 import random
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from utils.cli import Interrupted, UserError, fill_sized_defaults, sized_flag
-from utils.training import rng_state, set_rng_state, train
+from utils.training import ResumableRun, rng_state, set_rng_state
 
 
 def _run(tmp_path, steps, settings, step_fn=None, restart=False):
@@ -20,9 +20,14 @@ def _run(tmp_path, steps, settings, step_fn=None, restart=False):
         opt.step()
         return {"loss": loss.item()}
 
-    return train(modules={"m": model}, optimizers={"o": opt}, step_fn=step_fn or default_step, num_steps=steps,
-                 ckpt_path=tmp_path / "m.pt", log_path=tmp_path / "log.csv", log_every=1, ckpt_every=2,
-                 desc="toy", settings=settings, restart=restart)
+    step_fn = step_fn or default_step
+    with ResumableRun(tmp_path / "m.pt", tmp_path / "log.csv", {"m": model}, {"o": opt}, num_steps=steps,
+                      settings=settings, desc="toy", restart=restart) as run:
+        for i in run.steps():
+            run.log(i, step_fn(i))
+            if run.due(i, 2):
+                run.checkpoint()
+    return run.history
 
 
 def test_a_checkpoint_made_with_other_settings_is_refused_naming_them(tmp_path):

@@ -1,4 +1,4 @@
-"""The resumable training loop, its checkpoints (settings checked on resume) and random state."""
+"""Resumable training runs: atomic checkpoints (settings checked on resume), the log, and the random state."""
 from __future__ import annotations
 
 import math
@@ -6,8 +6,9 @@ import os
 import random
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -79,86 +80,123 @@ def check_resume(state: dict, ckpt_path, settings: dict | None, num_steps: int, 
         print(f"extending {desc} from step {state['step']} to {num_steps}", file=sys.stderr)
 
 
+@lru_cache(maxsize=2)
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order of the ``n`` training examples in ``epoch``, seeded by (seed, epoch); cached, so never modify it."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
-    """Indices of training batch ``step``: epoch ``step // ceil(n / batch_size)`` uses a permutation
-    seeded by (seed, epoch). A pure function of its arguments, so a resumed run sees the same batches."""
+    """Indices of training batch ``step``: epoch ``step // ceil(n / batch_size)`` uses the permutation seeded by
+    (seed, epoch), drawn once per epoch. A pure function of its arguments, so a resumed run sees the same batches."""
     per_epoch = math.ceil(n / batch_size)
     epoch, i = divmod(step, per_epoch)
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return perm[i * batch_size:(i + 1) * batch_size]
+    return epoch_permutation(n, seed, epoch)[i * batch_size:(i + 1) * batch_size].copy()
 
 
-def train(*, modules: dict[str, torch.nn.Module], optimizers: dict[str, torch.optim.Optimizer],
-          step_fn: Callable[[int], dict], num_steps: int, ckpt_path: str | os.PathLike,
-          log_path: str | os.PathLike, log_every: int, ckpt_every: int,
-          eval_fn: Callable[[], dict] | None = None, desc: str = "train", meta: dict | None = None,
-          settings: dict | None = None, restart: bool = False) -> list[dict]:
-    """The one training loop of the project, resumable.
+class ResumableRun:
+    """A training run that checkpoints atomically and resumes; the script owns its loop::
 
-    ``step_fn(step)`` runs one optimisation step and returns a dict of float metrics. Every ``log_every``
-    steps the mean metrics become a CSV row (plus ``eval_fn()`` at checkpoints); every ``ckpt_every`` steps
-    (and at the end) modules, optimisers, the RNG state and the log are checkpointed atomically. If
-    ``ckpt_path`` exists, training resumes from it and gives the same result as an uninterrupted run.
-    ``meta`` (e.g. the architecture's width) is stored in the checkpoint for loaders. ``settings`` (every
-    setting that shapes the run except its length, and a data fingerprint) is stored too, with the library
-    versions; a checkpoint made with other settings, or past ``num_steps``, is refused (:func:`check_resume`);
-    a finished one is extended when ``num_steps`` is larger. ``restart``: ignore an existing checkpoint.
-    Returns the log rows.
-    """
-    start, history, elapsed = 0, [], 0.0
-    if Path(ckpt_path).exists() and not restart:
-        state = load_checkpoint(ckpt_path)
-        check_resume(state, ckpt_path, settings, num_steps, desc)
+        with ResumableRun(ckpt, log, {"vae": model}, {"adam": opt}, num_steps=n, settings=s, desc="VAE") as run:
+            for step in run.steps():  # the steps left, with a progress bar
+                if run.log(step, train_step(step), every=steps_per_epoch):  # a CSV row: the means since the last
+                    run.checkpoint(validation)  # validation() in eval mode, no grad; then everything is saved
+
+    If ``ckpt_path`` exists (and not ``restart``), the modules, optimisers, random state and log are restored from
+    it and the run gives the same result as an uninterrupted one. ``settings`` (every setting that shapes the run
+    except its length, and a data fingerprint) is stored with the library versions; a checkpoint made with other
+    settings, or past ``num_steps``, is refused (:func:`check_resume`); a finished one is extended when
+    ``num_steps`` is larger. ``meta`` (e.g. the architecture's width) is stored for loaders. Ctrl-C inside the
+    ``with`` block becomes :class:`Interrupted`, naming the step and the checkpoint kept."""
+
+    def __init__(self, ckpt_path: str | os.PathLike, log_path: str | os.PathLike, modules: dict[str, torch.nn.Module],
+                 optimizers: dict[str, torch.optim.Optimizer], *, num_steps: int, settings: dict | None, desc: str,
+                 meta: dict | None = None, restart: bool = False):
+        self.ckpt_path, self.log_path, self.modules, self.optimizers = Path(ckpt_path), log_path, modules, optimizers
+        self.num_steps, self.settings, self.desc, self.meta = num_steps, settings, desc, meta or {}
+        self.start, self.history, self.elapsed_before = 0, [], 0.0
+        if self.ckpt_path.exists() and not restart:
+            self._resume()
+        self.step, self.saved = self.start, self.start or None
+        self._sums: dict[str, float] = {}
+        self._count, self._t0, self._bar = 0, time.time(), None
+
+    def _resume(self) -> None:
+        state = load_checkpoint(self.ckpt_path)
+        check_resume(state, self.ckpt_path, self.settings, self.num_steps, self.desc)
         try:
-            for k, m in modules.items():
+            for k, m in self.modules.items():
                 m.load_state_dict(state["modules"][k])
-            for k, o in optimizers.items():
+            for k, o in self.optimizers.items():
                 o.load_state_dict(state["optimizers"][k])
         except (KeyError, RuntimeError, ValueError) as e:
-            raise UserError(f"checkpoint {ckpt_path} does not match this model/config ({type(e).__name__}): "
+            raise UserError(f"checkpoint {self.ckpt_path} does not match this model/config ({type(e).__name__}): "
                             "use another --results-dir, or --restart to start over") from None
-        start, history, elapsed = state["step"], state["history"], state.get("elapsed", 0.0)
+        self.start, self.history, self.elapsed_before = state["step"], state["history"], state.get("elapsed", 0.0)
         set_rng_state(state["rng"])
-        if start < num_steps:
-            print(f"resuming {desc} from step {start} ({ckpt_path})", file=sys.stderr)
-    sums: dict[str, float] = {}
-    count, t_start = 0, time.time()
-    bar = progress(range(start, num_steps), desc=desc, initial=start, total=num_steps)
-    saved, step = (start or None), start
-    try:
-        for step in bar:
-            for m in modules.values():
+        if self.start < self.num_steps:
+            print(f"resuming {self.desc} from step {self.start} ({self.ckpt_path})", file=sys.stderr)
+
+    def __enter__(self) -> "ResumableRun":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        for m in self.modules.values():
+            m.eval()
+        if kind is KeyboardInterrupt:
+            kept = f"checkpoint at step {self.saved} kept ({self.ckpt_path})" if self.saved else \
+                "no checkpoint written yet"
+            raise Interrupted(f"interrupted at step {self.step}; {kept}") from None
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, over all the runs that resumed one another."""
+        return self.elapsed_before + time.time() - self._t0
+
+    def steps(self) -> Iterator[int]:
+        """The steps left (0-based), the modules in training mode, with a progress bar."""
+        for m in self.modules.values():
+            m.train()
+        self._bar = progress(range(self.start, self.num_steps), desc=self.desc, initial=self.start,
+                             total=self.num_steps)
+        for step in self._bar:
+            self.step = step
+            yield step
+
+    def log(self, step: int, metrics: dict, every: int = 1) -> bool:
+        """Add a step's float metrics; after every ``every``-th step and the last, append their means as a log row
+        (with ``step`` = steps done and ``elapsed_s``) and return True."""
+        for k, v in metrics.items():
+            self._sums[k] = self._sums.get(k, 0.0) + float(v)
+        self._count += 1
+        if not self.due(step, every):
+            return False
+        row = {"step": step + 1, **{k: v / self._count for k, v in self._sums.items()}, "elapsed_s": self.elapsed()}
+        self._sums, self._count = {}, 0
+        self.history.append(row)
+        self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
+        return True
+
+    def due(self, step: int, every: int) -> bool:
+        """Whether ``step`` ends a period of ``every`` steps, or the run."""
+        return (step + 1) % every == 0 or step + 1 == self.num_steps
+
+    def checkpoint(self, evaluate: Callable[[], dict] | None = None) -> None:
+        """Add ``evaluate()`` (run in eval mode without gradients) to the last log row, then save the checkpoint
+        (modules, optimisers, random state, log) and the CSV log atomically."""
+        if evaluate is not None:
+            for m in self.modules.values():
+                m.eval()
+            with torch.no_grad():
+                self.history[-1].update({k: float(v) for k, v in evaluate().items()})
+            for m in self.modules.values():
                 m.train()
-            metrics = step_fn(step)
-            for k, v in metrics.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-            count += 1
-            done = step + 1
-            at_ckpt = done % ckpt_every == 0 or done == num_steps
-            if done % log_every == 0 or at_ckpt:
-                row = {"step": done, **{k: v / count for k, v in sums.items()},
-                       "elapsed_s": elapsed + time.time() - t_start}
-                sums, count = {}, 0
-                if at_ckpt and eval_fn is not None:
-                    for m in modules.values():
-                        m.eval()
-                    with torch.no_grad():
-                        row.update({k: float(v) for k, v in eval_fn().items()})
-                history.append(row)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
-            if at_ckpt:
-                save_checkpoint(ckpt_path, {
-                    "step": done, "num_steps": num_steps, "history": history, "rng": rng_state(), "meta": meta or {},
-                    "settings": settings, "versions": library_versions(), "elapsed": elapsed + time.time() - t_start,
-                    "modules": {k: m.state_dict() for k, m in modules.items()},
-                    "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
-                write_csv(log_path, history)
-                saved = done
-    except KeyboardInterrupt:
-        bar.close()
-        kept = f"checkpoint at step {saved} kept ({ckpt_path})" if saved else "no checkpoint written yet"
-        raise Interrupted(f"interrupted at step {step}; {kept}") from None
-    bar.close()
-    for m in modules.values():
-        m.eval()
-    return history
+        done = self.step + 1
+        save_checkpoint(self.ckpt_path, {
+            "step": done, "num_steps": self.num_steps, "history": self.history, "rng": rng_state(), "meta": self.meta,
+            "settings": self.settings, "versions": library_versions(), "elapsed": self.elapsed(),
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}})
+        write_csv(self.log_path, self.history)
+        self.saved = done
