@@ -47,11 +47,13 @@ def log_weight_terms(model, x: torch.Tensor, z: torch.Tensor, chunk: int | None 
     return log_lik, log_prior, log_q
 
 
+@torch.no_grad()
 def importance_sampling_log_likelihood(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Estimate log p(x_i) for each of the M images.
 
     model: the VAE (see module docstring). x: (M, D) tensor of inputs (D = 784 for MNIST, values in {0, 1}).
     z: (M, K, L) samples z_ik ~ q(z | x_i) from this model's encoder. Returns (M,) estimates in nats.
+    An evaluation: no gradients are recorded, and the decoder runs on the M * K samples in chunks.
     """
     return log_mean_weight(*log_weight_terms(model, x, z))
 

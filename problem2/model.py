@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from problem2.layers import ConvOn1x1, ConvOverWholeInput, ExpELU, SeparableUpsamplingBilinear2d
+from problem2.layers import ConvOn1x1, ConvOverWholeInput, ConvToOneChannel, ExpELU, MatmulUpsamplingBilinear2d
 
 LATENT = 100
 
@@ -13,8 +13,9 @@ LATENT = 100
 class VAE(nn.Module):
     """encode: (N, 1, 28, 28) -> (mu, logvar), each (N, 100); decode: (N, 100) -> Bernoulli logits (N, 1, 28, 28).
 
-    The layers are the assignment's; ExpELU, ConvOn1x1, ConvOverWholeInput and SeparableUpsamplingBilinear2d are
-    nn.ELU, nn.Conv2d and nn.UpsamplingBilinear2d computed faster (same parameters, see problem2/layers.py)."""
+    The layers are the assignment's: ExpELU is nn.ELU, ConvOn1x1, ConvOverWholeInput and ConvToOneChannel are
+    nn.Conv2d, MatmulUpsamplingBilinear2d is nn.UpsamplingBilinear2d, computed faster (same parameters and
+    state-dict keys; problem2/layers.py)."""
 
     input_shape = (1, 28, 28)
 
@@ -28,10 +29,10 @@ class VAE(nn.Module):
             nn.Linear(256, 2 * latent_dim))  # mean and log-variance
         self.decoder_fc = nn.Sequential(nn.Linear(latent_dim, 256), ExpELU())
         self.decoder = nn.Sequential(
-            ConvOn1x1(256, 64, 5, padding=4), ExpELU(), SeparableUpsamplingBilinear2d(scale_factor=2),
-            nn.Conv2d(64, 32, 3, padding=2), ExpELU(), SeparableUpsamplingBilinear2d(scale_factor=2),
+            ConvOn1x1(256, 64, 5, padding=4), ExpELU(), MatmulUpsamplingBilinear2d(scale_factor=2),
+            nn.Conv2d(64, 32, 3, padding=2), ExpELU(), MatmulUpsamplingBilinear2d(scale_factor=2),
             nn.Conv2d(32, 16, 3, padding=2), ExpELU(),
-            nn.Conv2d(16, 1, 3, padding=2))
+            ConvToOneChannel(16, 1, 3, padding=2))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(x).chunk(2, dim=1)

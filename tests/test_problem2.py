@@ -11,8 +11,9 @@ from problem2.importance_sampling import importance_sampling_log_likelihood, log
 from problem2.layers import (
     ConvOn1x1,
     ConvOverWholeInput,
+    ConvToOneChannel,
     ExpELU,
-    SeparableUpsamplingBilinear2d,
+    MatmulUpsamplingBilinear2d,
     plain_pytorch_layers,
 )
 from problem2.model import VAE, gaussian_kl, negative_elbo
@@ -59,9 +60,24 @@ def test_exp_elu_equals_elu_in_value_and_gradient():
     assert torch.autograd.gradcheck(ExpELU(), torch.linspace(-3, 3, 20, dtype=torch.float64, requires_grad=True))
 
 
-@pytest.mark.parametrize("size", [(5, 5), (12, 12), (3, 7)])
-def test_separable_upsampling_equals_bilinear_align_corners(size):
-    up = SeparableUpsamplingBilinear2d(scale_factor=2)
+def test_conv_to_one_channel_equals_conv_in_value_and_gradient(vae):
+    conv = vae.decoder[-1]
+    assert isinstance(conv, ConvToOneChannel)
+    x = torch.randn(3, 16, 26, 26, requires_grad=True)
+    out, ref = conv(x), torch.nn.Conv2d.forward(conv, x)
+    assert out.shape == ref.shape == (3, 1, 28, 28) and torch.allclose(out, ref, atol=1e-5)
+    g = torch.randn_like(out)
+    grads = torch.autograd.grad(out, [x, conv.weight, conv.bias], g)
+    grads_ref = torch.autograd.grad(ref, [x, conv.weight, conv.bias], g)
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, grads_ref))
+    other = ConvToOneChannel(4, 1, (3, 5), padding=(1, 0)).double()  # other kernel and padding shapes
+    y = torch.randn(2, 4, 9, 11, dtype=torch.float64)
+    assert torch.allclose(other(y), torch.nn.Conv2d.forward(other, y), atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(5, 5), (12, 12), (3, 7), (4, 20)])
+def test_matmul_upsampling_equals_bilinear_align_corners(size):
+    up = MatmulUpsamplingBilinear2d(scale_factor=2)
     x = torch.randn(2, 3, *size, dtype=torch.float64)
     assert torch.allclose(up(x), torch.nn.UpsamplingBilinear2d.forward(up, x), atol=1e-12)
 
@@ -322,7 +338,7 @@ def test_fast_layers_change_the_estimate_by_less_than_1e_3_nats(vae):
         fast = importance_sampling_log_likelihood(vae, x, z)
         with plain_pytorch_layers(vae) as n_swapped:
             plain = importance_sampling_log_likelihood(vae, x, z)
-    assert n_swapped == 11  # 7 ELUs, 2 convolutions, 2 upsamplings
+    assert n_swapped == 12  # 7 ELUs, 3 convolutions, 2 upsamplings
     assert (fast - plain).abs().max() < 1e-3
 
 

@@ -17,21 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameter numbers (malloc.h)
-GLIBC_DEFAULT_THRESHOLD = 128 * 1024
 
 
-def keep_freed_memory(keep: bool = True) -> bool:
-    """Let glibc's malloc keep freed blocks of up to 32 MiB for reuse (``keep=False``: its defaults again).
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed blocks of up to 32 MiB for reuse, for the rest of the process.
 
-    By default glibc serves every block over 128 KiB from fresh pages (mmap) and hands freed memory straight back,
-    so each activation tensor of a CPU training step is page-faulted in again, 4 KiB at a time: about 3,400 faults
-    per step of Problem 2's VAE, a tenth of its time (bench/bench_vae_training.py). The price is that a process
-    keeps its peak heap until it exits. Returns False, changing nothing, where the C library is not glibc."""
+    By default glibc serves large blocks from fresh pages (mmap) and hands freed memory back soon, so the
+    activation tensors of each CPU training step are page-faulted in again, 4 KiB at a time: thousands of faults
+    per step of Problem 2's VAE and about half its time (bench/bench_vae_training.py). The price is that a
+    process keeps its peak heap until it exits. Returns False, changing nothing, where the C library is not glibc."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
-    mmap, trim = (32 << 20, 1 << 30) if keep else (GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
-    return bool(mallopt(M_MMAP_THRESHOLD, mmap) and mallopt(M_TRIM_THRESHOLD, trim))
+    return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
 def get_device(name: str | None = None) -> torch.device:
