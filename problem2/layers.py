@@ -1,7 +1,7 @@
 """Drop-in replacements for stock PyTorch layers that compute the same function (equal up to float rounding) faster
-on the CPU, for the VAE of :mod:`problem2.model`. Each subclasses the stock layer, so parameters, state-dict keys and
-``repr`` stay those of the assignment's architecture; :func:`plain_pytorch_layers` switches back to the stock
-kernels (the reference the tests and bench/ compare against)."""
+on the CPU, for the VAE of :mod:`problem2.model`. Each subclasses the stock layer, so parameters and state-dict
+keys stay those of the assignment's architecture; :func:`plain_pytorch_layers` switches back to the stock kernels
+(the reference the tests and bench/ compare against)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
