@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+from utils.runtime import ROOT
+
 FAULTS_PER_VAE_TRAINING_STEP = """
 import resource, sys, torch
 from problem2.model import VAE, negative_elbo
@@ -30,7 +32,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
 def page_faults_per_step(mode: str) -> float:
     """Minor page faults per training step of Problem 2's VAE in a new interpreter (glibc's defaults or kept)."""
     out = subprocess.run([sys.executable, "-c", FAULTS_PER_VAE_TRAINING_STEP, mode], capture_output=True, text=True,
-                         check=True)
+                         check=True, cwd=ROOT)  # python -c imports from the working directory
     return float(out.stdout)
 
 
