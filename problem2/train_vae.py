@@ -43,7 +43,7 @@ def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 1000, see
 def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, batch_size: int, lr: float,
         seed: int, device, restart: bool = False) -> tuple[VAE, list[dict]]:
     """Train (or resume) a VAE; returns the model and the per-epoch log rows. A checkpoint made with another
-    batch size, learning rate, seed or training set is refused (utils.train)."""
+    batch size, learning rate, seed or training set is refused (utils.training.ResumableRun)."""
     seed_everything(seed)
     model = VAE().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one kernel for all parameters: 1.07x a CPU step

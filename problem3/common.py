@@ -83,7 +83,7 @@ class TrainingRun:
 
     def checkpoint_settings(self, seed: int, **extra) -> dict:
         """What a resumed checkpoint must match: the recipe settings but its length and checkpoint interval,
-        the training data and the seed (utils.train refuses a checkpoint made with others)."""
+        the training data and the seed (utils.training.ResumableRun refuses a checkpoint made with others)."""
         keep = {k: v for k, v in self.settings.items() if k not in ("iterations", "ckpt_every")}
         return {**keep, "dataset": self.dataset, "train_images": len(self.train), "data": self.data_sha,
                 "seed": seed, **extra}

@@ -3,7 +3,7 @@
 * :mod:`utils.cli`: one-line errors (:class:`~utils.cli.UserError`), shared flags, progress bars.
 * :mod:`utils.runtime`: data and results directories, device, seeds, library versions.
 * :mod:`utils.files`: atomic writes, hashes, verified downloads.
-* :mod:`utils.training`: the resumable training loop, checkpoints, random state.
+* :mod:`utils.training`: resumable training runs (checkpoints, log, Ctrl-C), random state.
 * :mod:`utils.report`: CSV logs, figures, LaTeX values for the report.
 
 Conventions
