@@ -36,13 +36,14 @@ def log_weight_terms(model, x: torch.Tensor, z: torch.Tensor, chunk: int | None 
         raise ValueError(f"x has D = {d} but the model takes {math.prod(model.input_shape)} inputs")
     if latent != model.latent_dim:
         raise ValueError(f"z has L = {latent} but the model's latent dimension is {model.latent_dim}")
-    mu, logvar = model.encode(x.view(m, *model.input_shape))
+    mu, logvar = model.encode(x.reshape(m, *model.input_shape))
     log_q = log_normal(z, mu.unsqueeze(1), logvar.unsqueeze(1))          # (M, K)
     log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)                      # (M, K)
     chunk = chunk or (256 if x.device.type == "cpu" else 16384)
-    x_rep = x.unsqueeze(1).expand(m, k, d).reshape(m * k, d)
     z_flat = z.reshape(m * k, latent)
-    log_lik = torch.cat([model.log_px_given_z(x_rep[i:i + chunk], z_flat[i:i + chunk])
+    # x is gathered chunk by chunk: an (M * K, D) copy would take 6 GB for 10,000 images at K = 200
+    image_of = torch.arange(m * k, device=x.device) // k                 # the row of x of each sample
+    log_lik = torch.cat([model.log_px_given_z(x[image_of[i:i + chunk]], z_flat[i:i + chunk])
                          for i in range(0, m * k, chunk)]).view(m, k)    # (M, K)
     return log_lik, log_prior, log_q
 

@@ -7,7 +7,12 @@ from torch.distributions import MultivariateNormal, Normal
 
 from problem2 import evaluate, train_vae
 from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
-from problem2.importance_sampling import importance_sampling_log_likelihood, log_mean_weight, sample_posterior
+from problem2.importance_sampling import (
+    importance_sampling_log_likelihood,
+    log_mean_weight,
+    log_weight_terms,
+    sample_posterior,
+)
 from problem2.layers import (
     ConvOn1x1,
     ConvOverWholeInput,
@@ -104,6 +109,17 @@ def test_importance_sampling_shapes_and_errors(vae):
         importance_sampling_log_likelihood(vae, x, z[..., :50])
     with pytest.raises(ValueError, match=r"\(M, K, L\)"):
         importance_sampling_log_likelihood(vae, x, z[:, 0])
+
+
+def test_decoder_chunks_pair_each_sample_with_its_own_image(vae):
+    torch.manual_seed(3)
+    x = (torch.rand(3, 784) > 0.5).float()
+    z = sample_posterior(vae, x, 5)
+    with torch.no_grad():
+        per_image = torch.stack([vae.log_px_given_z(x[i].expand(5, 784), z[i]) for i in range(3)])  # (M, K)
+        for chunk in (1, 7, 15, 1000):  # chunks that split images, and one that holds them all
+            log_lik, _, _ = log_weight_terms(vae, x, z, chunk)
+            assert torch.allclose(log_lik, per_image, atol=1e-3), chunk
 
 
 def test_k1_equals_single_sample_elbo_computed_independently(vae):
