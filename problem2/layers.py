@@ -68,15 +68,25 @@ class ConvOverWholeInput(nn.Conv2d):
 @lru_cache(maxsize=None)
 def bilinear_matrix(n_in: int, n_out: int, dtype: torch.dtype = torch.float64,
                     device: torch.device | str = "cpu") -> torch.Tensor:
-    """(n_out, n_in) matrix of 1-D linear interpolation with align_corners=True (cached: read-only)."""
-    pos = torch.arange(n_out, dtype=torch.float64) * (n_in - 1) / max(n_out - 1, 1)
-    lo = pos.floor().long().clamp(max=n_in - 1)
-    hi = (lo + 1).clamp(max=n_in - 1)
-    frac = pos - lo
-    a = torch.zeros(n_out, n_in, dtype=torch.float64)
-    a[torch.arange(n_out), lo] += 1 - frac
-    a[torch.arange(n_out), hi] += frac
-    return a.to(dtype=dtype, device=device)
+    """(n_out, n_in) matrix of 1-D linear interpolation with align_corners=True. Cached, so read-only; made outside
+    inference mode even when first asked for inside it, so that a later training step may save it for backward."""
+    with torch.inference_mode(False):
+        pos = torch.arange(n_out, dtype=torch.float64) * (n_in - 1) / max(n_out - 1, 1)
+        lo = pos.floor().long().clamp(max=n_in - 1)
+        hi = (lo + 1).clamp(max=n_in - 1)
+        frac = pos - lo
+        a = torch.zeros(n_out, n_in, dtype=torch.float64)
+        a[torch.arange(n_out), lo] += 1 - frac
+        a[torch.arange(n_out), hi] += frac
+        return a.to(dtype=dtype, device=device)
+
+
+@lru_cache(maxsize=None)
+def bilinear_kron(h: int, w: int, scale: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(h * w * scale^2, h * w) matrix of 2-D bilinear upsampling (align_corners=True) of a flattened h x w map:
+    the Kronecker product of the row and column matrices. Cached and made outside inference mode, as above."""
+    with torch.inference_mode(False):
+        return torch.kron(bilinear_matrix(h, h * scale, dtype, device), bilinear_matrix(w, w * scale, dtype, device))
 
 
 class MatmulUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
@@ -88,10 +98,9 @@ class MatmulUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         s = int(self.scale_factor)
-        a_h, a_w = bilinear_matrix(h, h * s, x.dtype, x.device), bilinear_matrix(w, w * s, x.dtype, x.device)
         if h * w > 64:
-            return a_h @ x @ a_w.T
-        return (x.reshape(-1, h * w) @ torch.kron(a_h, a_w).T).view(*x.shape[:-2], h * s, w * s)
+            return bilinear_matrix(h, h * s, x.dtype, x.device) @ x @ bilinear_matrix(w, w * s, x.dtype, x.device).T
+        return (x.reshape(-1, h * w) @ bilinear_kron(h, w, s, x.dtype, x.device).T).view(*x.shape[:-2], h * s, w * s)
 
 
 class ConvToOneChannel(nn.Conv2d):

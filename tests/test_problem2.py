@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.distributions import MultivariateNormal, Normal
 
-from problem2 import evaluate, train_vae
+from problem2 import evaluate, layers, train_vae
 from problem2.data import fetch_amat, load_binarized_mnist, packed_sha256
 from problem2.importance_sampling import (
     importance_sampling_log_likelihood,
@@ -78,6 +78,18 @@ def test_conv_to_one_channel_equals_conv_in_value_and_gradient(vae):
     other = ConvToOneChannel(4, 1, (3, 5), padding=(1, 0)).double()  # other kernel and padding shapes
     y = torch.randn(2, 4, 9, 11, dtype=torch.float64)
     assert torch.allclose(other(y), torch.nn.Conv2d.forward(other, y), atol=1e-12)
+
+
+def test_a_training_step_works_after_an_inference_mode_pass_filled_the_layer_caches():
+    torch.manual_seed(0)
+    model = VAE()
+    x = (torch.rand(4, 1, 28, 28) > 0.5).float()
+    layers.bilinear_matrix.cache_clear()
+    layers.bilinear_kron.cache_clear()
+    with torch.inference_mode():
+        model.decode(torch.randn(3, 100))  # first use of the cached interpolation matrices
+    negative_elbo(model, x)[0].mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
 
 
 @pytest.mark.parametrize("size", [(5, 5), (12, 12), (3, 7), (4, 20)])
