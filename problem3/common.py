@@ -6,6 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from utils.cli import common_args, positive_int
 from utils.files import atomic_write, fingerprint, write_json
 from utils.report import write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir, seed_everything
+from utils.training import ResumableRun
 
 
 def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
@@ -87,6 +89,21 @@ class TrainingRun:
         keep = {k: v for k, v in self.settings.items() if k not in ("iterations", "ckpt_every")}
         return {**keep, "dataset": self.dataset, "train_images": len(self.train), "data": self.data_sha,
                 "seed": seed, **extra}
+
+    def fit(self, name: str, desc: str, modules: dict, optimizers: dict, step: Callable[[int], dict],
+            checkpoint_metrics: Callable[[], dict], *, seed: int, restart: bool, **extra_settings) -> list[dict]:
+        """Problem 3's resumable loop: ``step(i)``'s metrics make a log row every iteration; every ckpt_every
+        iterations and at the end, ``checkpoint_metrics()`` (monitoring, FID) joins the row and <out>/<name>.pt is
+        written. ``extra_settings`` join :meth:`checkpoint_settings`. Returns the log rows."""
+        settings = self.checkpoint_settings(seed, **extra_settings)
+        with ResumableRun(self.out / f"{name}.pt", self.out / "train_log.csv", modules, optimizers, desc=desc,
+                          num_steps=self.settings["iterations"], settings=settings,
+                          meta={"width": self.settings["width"]}, restart=restart) as training:
+            for i in training.steps():
+                training.log(i, step(i))
+                if training.due(i, self.settings["ckpt_every"]):
+                    training.checkpoint(checkpoint_metrics)
+        return training.history
 
 
 def prepare(args, model: str) -> TrainingRun:

@@ -22,7 +22,7 @@ from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_g
 from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator
 from utils.cli import UserError, cli
 from utils.report import plot_curves
-from utils.training import ResumableRun, batch_indices
+from utils.training import batch_indices
 
 
 @torch.no_grad()
@@ -84,14 +84,8 @@ def main(argv=None):
         return {"critic_gap": gap, "fid": fid(g)}
 
     modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average is not None else {})}
-    with ResumableRun(out / "gan.pt", out / "train_log.csv", modules, {"generator": opt_g, "critic": opt_c},
-                      num_steps=args.iterations, settings=run.checkpoint_settings(args.seed), desc="WGAN-GP (SVHN)",
-                      meta={"width": args.width}, restart=args.restart) as training:
-        for i in training.steps():
-            training.log(i, step(i))
-            if training.due(i, args.ckpt_every):
-                training.checkpoint(checkpoint_metrics)
-    rows = training.history
+    rows = run.fit("gan", "WGAN-GP (SVHN)", modules, {"generator": opt_g, "critic": opt_c}, step, checkpoint_metrics,
+                   seed=args.seed, restart=args.restart)
     plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
                 out / "training_curves.png", title="WGAN-GP on SVHN (x: generator iterations)",
                 ylabels=["E_data[T] - E_g[T]", "lambda E[(||grad T|| - 1)^2]", "E_train[T] - E_held-out[T]"])

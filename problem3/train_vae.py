@@ -17,7 +17,7 @@ from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, train
 from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss
 from utils.cli import UserError, cli
 from utils.report import plot_curves
-from utils.training import ResumableRun, batch_indices
+from utils.training import batch_indices
 
 
 def kl_weight(step: int, warmup: int) -> float:
@@ -67,15 +67,9 @@ def main(argv=None):
         save_grid(g(z_grid), out / "samples_latest.png")
         return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(g)}
 
-    settings = run.checkpoint_settings(args.seed, likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
-    with ResumableRun(out / "vae.pt", out / "train_log.csv", {"encoder": encoder, "generator": generator},
-                      {"adam": opt}, num_steps=args.iterations, settings=settings, desc="VAE (SVHN)",
-                      meta={"width": args.width}, restart=args.restart) as training:
-        for i in training.steps():
-            training.log(i, step(i))
-            if training.due(i, args.ckpt_every):
-                training.checkpoint(checkpoint_metrics)
-    rows = training.history
+    rows = run.fit("vae", "VAE (SVHN)", {"encoder": encoder, "generator": generator}, {"adam": opt}, step,
+                   checkpoint_metrics, seed=args.seed, restart=args.restart,
+                   likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
     checkpoints = [r for r in rows if "fid" in r]
     plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
                 out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "
