@@ -140,11 +140,14 @@ class ResumableRun:
     def __enter__(self) -> "ResumableRun":
         return self
 
+    def _set_training(self, mode: bool) -> None:
+        for m in self.modules.values():
+            m.train(mode)
+
     def __exit__(self, kind, error, traceback) -> None:
         if self._bar is not None:
             self._bar.close()
-        for m in self.modules.values():
-            m.eval()
+        self._set_training(False)
         if kind is KeyboardInterrupt:
             kept = f"checkpoint at step {self.saved} kept ({self.ckpt_path})" if self.saved else \
                 "no checkpoint written yet"
@@ -156,8 +159,7 @@ class ResumableRun:
 
     def steps(self) -> Iterator[int]:
         """The steps left (0-based), the modules in training mode, with a progress bar."""
-        for m in self.modules.values():
-            m.train()
+        self._set_training(True)
         self._bar = progress(range(self.start, self.num_steps), desc=self.desc, initial=self.start,
                              total=self.num_steps)
         for step in self._bar:
@@ -186,12 +188,10 @@ class ResumableRun:
         """Add ``evaluate()`` (run in eval mode without gradients) to the last log row, then save the checkpoint
         (modules, optimisers, random state, log) and the CSV log atomically."""
         if evaluate is not None:
-            for m in self.modules.values():
-                m.eval()
+            self._set_training(False)
             with torch.no_grad():
                 self.history[-1].update({k: float(v) for k, v in evaluate().items()})
-            for m in self.modules.values():
-                m.train()
+            self._set_training(True)
         done = self.step + 1
         save_checkpoint(self.ckpt_path, {
             "step": done, "num_steps": self.num_steps, "history": self.history, "rng": rng_state(), "meta": self.meta,
