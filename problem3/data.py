@@ -61,9 +61,10 @@ def read_svhn(split: str, root=None) -> tuple[np.ndarray, np.ndarray]:
     directory, read by torchvision.datasets.SVHN after its md5 check (label 10 = digit 0)."""
     from torchvision.datasets import SVHN
 
-    path = data_dir(root) / official_file(split)[1]
+    directory = data_dir(root)
+    path = directory / official_file(split)[1]
     try:
-        ds = SVHN(data_dir(root), split=split)
+        ds = SVHN(directory, split=split)
     except RuntimeError:  # torchvision's "Dataset not found or corrupted": the md5 differs
         raise UserError(f"{path}: not the official SVHN {split} file (missing, truncated or replaced: its md5 "
                         "differs); delete it to download it again") from None
