@@ -110,6 +110,8 @@ def prepare(args, model: str) -> TrainingRun:
     """Seed, resolve the recipe, load the training and validation images onto the device."""
     seed_everything(args.seed)
     device = get_device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: time the convolution algorithms once, keep the fastest
     profile = pick_profile(args.profile, device)
     data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
     settings = apply_recipe(args, model, profile, data["dataset"])

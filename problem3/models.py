@@ -89,8 +89,7 @@ def ema_update(average: nn.Module, model: nn.Module, decay: float, step: int) ->
     ``step`` (0-based), with the warm-up d = min(decay, (1 + step) / (10 + step)) so that early averages do not
     hold on to the random initial weights."""
     d = min(decay, (1 + step) / (10 + step))
-    for a, m in zip(average.parameters(), model.parameters()):
-        a.lerp_(m, 1.0 - d)
+    torch._foreach_lerp_(list(average.parameters()), list(model.parameters()), 1.0 - d)  # one kernel, not one each
 
 
 @torch.no_grad()

@@ -53,8 +53,8 @@ RECIPES: dict[str, dict[str, dict]] = {
     },
     "gpu": {
         "vae": {"iterations": 40000, "width": 64, "batch_size": 64, "lr": 1e-3, "kl_warmup": 5000, "ckpt_every": 4000},
-        "gan": {"iterations": 15000, "width": 64, "batch_size": 64, "lr": 5e-4, "n_critic": 5, "lam": 10.0,
-                "augment": "translation", "ema": 0.999, "precision": "fp32", "ckpt_every": 1000},
+        "gan": {"iterations": 8000, "width": 64, "batch_size": 64, "lr": 5e-4, "n_critic": 5, "lam": 10.0,
+                "augment": "translation", "ema": 0.999, "precision": "fp32", "ckpt_every": 500},
     },
 }
 SMALL_SET = {"vae": dict(RECIPES["cpu"]["vae"])}  # svhn-partial (1,200 images): longer or wider VAEs got worse
