@@ -121,6 +121,12 @@ def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
     return min(p.stat().st_mtime for p in outputs) > newest_source
 
 
+def checkpoint_times(results: Path, step: Step) -> list[int] | None:
+    """Modification times (ns) of a step's checkpoints, None unless it has checkpoints and all exist."""
+    paths = [results / c for c in step.checkpoints]
+    return [p.stat().st_mtime_ns for p in paths] if paths and all(p.exists() for p in paths) else None
+
+
 def record_step_time(results: Path, name: str, seconds: float, device: str) -> None:
     """Keep each step's latest wall time in <results>/step_times.json, and their sum in job_values.tex."""
     path = results / "step_times.json"
@@ -177,11 +183,15 @@ def main(argv=None):
         cmd = [sys.executable, str(ROOT / step.script), *(["--quick"] if args.quick else []),
                *(["--profile", recipe] if step.recipe else [])]
         print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
-        t0 = time.time()
+        t0, before = time.time(), checkpoint_times(results, step)
         if subprocess.run(cmd, env=env).returncode:
             raise UserError(f"step failed: {step.name}")
         write_text(results / ".profile", profile)
         seconds = time.time() - t0
+        if before and before == checkpoint_times(results, step):  # a finished training, resumed: nothing trained
+            print(f"[done] {step.name}: outputs rewritten from its finished checkpoint in {seconds:.0f} s (the time "
+                  "kept is the training's; retrain with the script's --restart)", flush=True)
+            continue
         record_step_time(results, step.name, seconds, device)
         print(f"[done] {step.name} in {seconds:.0f} s", flush=True)
     print(f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 recipe {recipe}, "

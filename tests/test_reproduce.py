@@ -1,5 +1,6 @@
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -70,6 +71,27 @@ def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, i
     assert e.value.code == 2 and "report.pdf does not exist" in err and "missing results" in err
     reproduce.main(["--only", "Problem 1"])                                   # part of the job: not checked
     assert "not checked" in capfd.readouterr().out
+
+
+def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, monkeypatch, capsys):
+    results = isolated_results
+    _touch(results, TRAIN.checkpoints, 1000.0)
+    reproduce.record_step_time(results, TRAIN.name, 900.0, "cpu")
+    trains = []  # whether the fake script trains (rewrites its checkpoint) or resumes a finished one
+
+    def fake_script(cmd, env):
+        if trains:
+            _touch(results, TRAIN.checkpoints, 2000.0)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(reproduce.subprocess, "run", fake_script)
+    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: False)
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    assert json.loads((results / "step_times.json").read_text())[TRAIN.name]["seconds"] == 900.0
+    assert "from its finished checkpoint" in capsys.readouterr().out
+    trains.append(True)
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    assert json.loads((results / "step_times.json").read_text())[TRAIN.name]["seconds"] < 900.0
 
 
 def test_a_step_s_code_is_what_its_script_imports():
