@@ -123,21 +123,36 @@ def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 
 
-def load_reference_images(reference: str = "auto", root=None) -> tuple[np.ndarray, Path, str]:
-    """(images, source file, description) of the FID reference: real SVHN test images, never training ones."""
+def reference_file(reference: str = "auto", root=None) -> tuple[Path, str]:
+    """(file, kind) of the FID reference, real SVHN test images, never training ones: kind 'svhn-test' (the
+    official test split, when present or downloadable) or 'svhn-test-10k' (its first 10,000 images). Reads
+    nothing but the directory (and downloads the test split if missing and allowed)."""
     if reference not in ("auto", "svhn-test", "svhn-test-10k"):
         raise UserError(f"unknown FID reference {reference!r} (auto, svhn-test, svhn-test-10k)")
     if reference != "svhn-test-10k":
         path = svhn_file("test", root)
         if path is not None:
-            x, _ = read_svhn("test", root)
-            return x, path, f"SVHN test, {len(x):,} images"
+            return path, "svhn-test"
         if reference == "svhn-test":
             raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
         print(f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr)
-    path = data_dir(root) / TEST_10K
+    return data_dir(root) / TEST_10K, "svhn-test-10k"
+
+
+def read_reference_images(path: Path, kind: str, root=None) -> tuple[np.ndarray, str]:
+    """(images uint8 (N, 32, 32, 3), description) of a :func:`reference_file`."""
+    if kind == "svhn-test":
+        x, _ = read_svhn("test", root)
+        return x, f"SVHN test, {len(x):,} images"
     x = _load_npz_images(path, ["x"], "the FID reference without test_32x32.mat")
-    return x, path, f"SVHN test, first {len(x):,} images"
+    return x, f"SVHN test, first {len(x):,} images"
+
+
+def load_reference_images(reference: str = "auto", root=None) -> tuple[np.ndarray, Path, str]:
+    """(images, source file, description) of the FID reference (:func:`reference_file`)."""
+    path, kind = reference_file(reference, root)
+    x, description = read_reference_images(path, kind, root)
+    return x, path, description
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from problem3.classifier import Classifier, default_classifier_path, load_classifier
-from problem3.data import load_reference_images
+from problem3.data import read_reference_images, reference_file
 from problem3.images import list_images, load_images, to_classifier_input
 from utils.files import file_hash, write_npz
 from utils.runtime import results_dir
@@ -61,15 +61,20 @@ def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
 
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes."""
-    images, source, description = load_reference_images(reference, root)
-    key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
-    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
-    if cache.exists():
-        with np.load(cache) as d:
-            return d["mu"], d["sigma"], description
+    """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes (a cache
+    hit reads no image)."""
+    source, kind = reference_file(reference, root)
+    cache = None
+    if source.is_file():  # else read_reference_images names what is missing
+        key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
+        cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
+        if cache.exists():
+            with np.load(cache) as d:
+                if "description" in d:  # caches written before descriptions were stored are rebuilt
+                    return d["mu"], d["sigma"], str(d["description"])
+    images, description = read_reference_images(source, kind, root)
     mu, sigma = feature_statistics(extract_features(model, images))
-    write_npz(cache, {"mu": mu, "sigma": sigma})
+    write_npz(cache, {"mu": mu, "sigma": sigma, "description": np.array(description)})
     return mu, sigma, description
 
 

@@ -339,3 +339,28 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, o
     with pytest.raises(SystemExit):
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--augment", "flip", "--iterations", "1",
                         "--results-dir", str(tmp_path / "other"), "--model", str(model)])
+
+
+def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8))
+    model_path = tmp_path / "classifier.npz"
+    torch.manual_seed(0)
+    np.savez(model_path, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model = classifier.load_classifier(model_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 30 images < 512 feature dims
+        mu, sigma, description = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path,
+                                                              cache_dir=tmp_path / "cache")
+    assert description == "SVHN test, first 30 images" and mu.shape == (512,) and sigma.shape == (512, 512)
+
+    def no_reading(*a):
+        raise AssertionError("a cache hit read the reference images")
+
+    monkeypatch.setattr(frechet, "read_reference_images", no_reading)
+    mu2, sigma2, description2 = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path,
+                                                             cache_dir=tmp_path / "cache")
+    assert description2 == description and np.array_equal(mu2, mu) and np.array_equal(sigma2, sigma)
+    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (31, 32, 32, 3), dtype=np.uint8))
+    with pytest.raises(AssertionError, match="cache hit read"):  # another reference file: no stale hit
+        frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache")
