@@ -29,6 +29,7 @@ from utils.runtime import data_dir
 
 PARTIAL = "svhn_partial.npz"
 TEST_10K = "svhn_test_10k.npz"
+TEN_K_REFERENCE = "the FID reference without test_32x32.mat"
 PARTIAL_VALID = 64  # held-out real images of svhn_partial.npz (validation, critic gap)
 
 
@@ -84,10 +85,16 @@ def resolve_dataset(name: str, root=None) -> str:
     return "svhn-partial"
 
 
-def _load_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
-    """Concatenate uint8 (N, 32, 32, 3) arrays ``keys`` of an .npz file; one clear error otherwise."""
+def _require(path: Path, what: str) -> Path:
+    """``path``, or one clear error naming what it is needed for."""
     if not path.exists():
         raise UserError(f"{path} not found (needed for {what}; see the README's data table)")
+    return path
+
+
+def _load_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
+    """Concatenate uint8 (N, 32, 32, 3) arrays ``keys`` of an .npz file; one clear error otherwise."""
+    _require(path, what)
     try:
         with np.load(path) as d:
             x = np.concatenate([d[k] for k in keys])
@@ -125,8 +132,8 @@ def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
 
 def reference_file(reference: str = "auto", root=None) -> tuple[Path, str]:
     """(file, kind) of the FID reference, real SVHN test images, never training ones: kind 'svhn-test' (the
-    official test split, when present or downloadable) or 'svhn-test-10k' (its first 10,000 images). Reads
-    nothing but the directory (and downloads the test split if missing and allowed)."""
+    official test split, when present or downloadable) or 'svhn-test-10k' (its first 10,000 images). The file
+    exists (else one clear error); nothing is read (the test split is downloaded if missing and allowed)."""
     if reference not in ("auto", "svhn-test", "svhn-test-10k"):
         raise UserError(f"unknown FID reference {reference!r} (auto, svhn-test, svhn-test-10k)")
     if reference != "svhn-test-10k":
@@ -136,7 +143,7 @@ def reference_file(reference: str = "auto", root=None) -> tuple[Path, str]:
         if reference == "svhn-test":
             raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
         print(f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr)
-    return data_dir(root) / TEST_10K, "svhn-test-10k"
+    return _require(data_dir(root) / TEST_10K, TEN_K_REFERENCE), "svhn-test-10k"
 
 
 def read_reference_images(path: Path, kind: str, root=None) -> tuple[np.ndarray, str]:
@@ -144,7 +151,7 @@ def read_reference_images(path: Path, kind: str, root=None) -> tuple[np.ndarray,
     if kind == "svhn-test":
         x, _ = read_svhn("test", root)
         return x, f"SVHN test, {len(x):,} images"
-    x = _load_npz_images(path, ["x"], "the FID reference without test_32x32.mat")
+    x = _load_npz_images(path, ["x"], TEN_K_REFERENCE)
     return x, f"SVHN test, first {len(x):,} images"
 
 

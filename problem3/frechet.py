@@ -64,14 +64,12 @@ def reference_statistics(model: Classifier, model_path: Path, reference: str = "
     """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes (a cache
     hit reads no image)."""
     source, kind = reference_file(reference, root)
-    cache = None
-    if source.is_file():  # else read_reference_images names what is missing
-        key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
-        cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
-        if cache.exists():
-            with np.load(cache) as d:
-                if "description" in d:  # caches written before descriptions were stored are rebuilt
-                    return d["mu"], d["sigma"], str(d["description"])
+    key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
+    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
+    if cache.exists():
+        with np.load(cache) as d:
+            if "description" in d:  # caches written before descriptions were stored are rebuilt
+                return d["mu"], d["sigma"], str(d["description"])
     images, description = read_reference_images(source, kind, root)
     mu, sigma = feature_statistics(extract_features(model, images))
     write_npz(cache, {"mu": mu, "sigma": sigma, "description": np.array(description)})
