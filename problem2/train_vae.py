@@ -24,8 +24,12 @@ from utils.training import ResumableRun, batch_indices
 
 
 @torch.no_grad()
-def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 1000, seed: int = 0) -> dict:
-    """Exact means over all of ``x`` (N, 1, 28, 28) of ELBO, KL and reconstruction (nats per image)."""
+def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 200, seed: int = 0) -> dict:
+    """Exact means over all of ``x`` (N, 1, 28, 28) of ELBO, KL and reconstruction (nats per image).
+
+    Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU reuses freed memory
+    (utils.runtime.keep_freed_memory): at 1,000 the 10,000 validation images cost ~1,000,000 page faults and 3.5 s
+    per epoch instead of 2.2 s. The same means as in batches of 1,000, up to float rounding (tested)."""
     device = torch.device(device)
     totals = np.zeros(3)
     # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators afterwards, so the

@@ -379,3 +379,14 @@ def test_counts_must_be_positive_one_line_exit_2(script, argv, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and "Traceback" not in err
     assert "must be at least 1" in err or "expected a positive integer" in err
+
+
+def test_validation_elbo_does_not_depend_on_the_evaluation_batch_size():
+    from problem2.model import VAE
+
+    torch.manual_seed(5)
+    model = VAE().eval()
+    x = (np.random.default_rng(1).random((400, 1, 28, 28)) > 0.8).astype(np.float32)
+    whole = train_vae.evaluate_elbo(model, x, "cpu", batch_size=400)
+    for k, v in train_vae.evaluate_elbo(model, x, "cpu", batch_size=200).items():
+        assert v == pytest.approx(whole[k], abs=1e-4)  # the same z for every image, summed in another order
