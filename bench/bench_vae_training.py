@@ -24,10 +24,14 @@ from problem3.recipes import native_bf16
 from utils.runtime import get_device, keep_freed_memory
 
 
-def trainer(batch: int, bf16: bool, compiled: bool, stock_layers: bool, device):
+def trainer(batch: int, device, *, bf16: bool = False, compiled: bool = False, stock_layers: bool = False,
+            channels_last_encoder: bool = False):
     """A function running ``steps`` training steps of a fresh VAE (Adam as in train_vae.py)."""
     torch.manual_seed(0)
     model = VAE().to(device)
+    if channels_last_encoder:  # the 3x3 convolutions' weights channels-last: the encoder's activations follow
+        for conv in (model.encoder[0], model.encoder[3]):
+            conv.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=3e-4, fused=True)
     x = (torch.rand(batch, 1, 28, 28, device=device) > 0.8).float()
 
@@ -63,7 +67,7 @@ def one_process(keep: bool, steps: int) -> dict:
     """In this (fresh) process: train_vae.py's configuration with or without kept freed memory."""
     if keep:
         keep_freed_memory()
-    run = trainer(32, False, False, False, torch.device("cpu"))
+    run = trainer(32, torch.device("cpu"))
     run(3)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
@@ -100,15 +104,15 @@ if __name__ == "__main__":
         print(json.dumps(one_process(args.one_process == "keep", 3 * args.steps)))
         raise SystemExit
     device = get_device()
-    # (label, batch, bf16, torch.compile, stock layers)
-    configs = [("naive: stock layers", 32, False, False, True),
-               ("fast layers (train_vae.py)", 32, False, False, False),
-               ("  same, batch 64", 64, False, False, False),
-               ("  same, batch 128", 128, False, False, False),
-               ("  same, batch 32, torch.compile", 32, False, True, False)]
+    configs = [("naive: stock layers", 32, {"stock_layers": True}),
+               ("fast layers (train_vae.py)", 32, {}),
+               ("  same, batch 64", 64, {}),
+               ("  same, batch 128", 128, {}),
+               ("  same, batch 32, torch.compile", 32, {"compiled": True}),
+               ("  same, channels-last encoder", 32, {"channels_last_encoder": True})]
     if native_bf16(device):
-        configs.append(("  same, batch 32, bf16 autocast", 32, True, False, False))
-    runs = [trainer(batch, bf16, compiled, stock, device) for _, batch, bf16, compiled, stock in configs]
+        configs.append(("  same, batch 32, bf16 autocast", 32, {"bf16": True}))
+    runs = [trainer(batch, device, **options) for _, batch, options in configs]
     best = best_per_image(runs, [c[1] for c in configs], args.steps, args.rounds)
     print(f"device: {device}, {torch.get_num_threads()} threads; native bf16: {native_bf16(device)}; "
           f"best of {args.rounds} rounds of {args.steps} steps; freed memory kept")
