@@ -29,7 +29,7 @@ def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 200, seed
 
     Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU reuses freed memory
     (utils.runtime.keep_freed_memory): at 1,000 the 10,000 validation images cost ~1,000,000 page faults and 3.5 s
-    per epoch instead of 2.2 s. The same means as in batches of 1,000, up to float rounding (tested)."""
+    per epoch instead of 2.3 s. The same means as in batches of 1,000, up to float rounding (tested)."""
     device = torch.device(device)
     totals = np.zeros(3)
     # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators afterwards, so the
