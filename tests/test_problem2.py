@@ -298,8 +298,6 @@ def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
 
 
 def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sample_elbo():
-    from problem2.model import VAE
-
     torch.manual_seed(0)
     model = VAE().eval()
     x = (np.random.default_rng(0).random((6, 1, 28, 28)) > 0.8).astype(np.float32)
@@ -316,8 +314,6 @@ def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sam
 
 
 def test_validation_elbo_uses_fixed_noise_and_leaves_the_training_stream_untouched():
-    from problem2.model import VAE
-
     torch.manual_seed(5)
     model = VAE().eval()
     x = (np.random.default_rng(0).random((10, 1, 28, 28)) > 0.8).astype(np.float32)
@@ -382,8 +378,6 @@ def test_counts_must_be_positive_one_line_exit_2(script, argv, capsys):
 
 
 def test_validation_elbo_does_not_depend_on_the_evaluation_batch_size():
-    from problem2.model import VAE
-
     torch.manual_seed(5)
     model = VAE().eval()
     x = (np.random.default_rng(1).random((400, 1, 28, 28)) > 0.8).astype(np.float32)
