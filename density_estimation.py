@@ -11,7 +11,6 @@ prints the L1 distance between estimate and truth on the grid.
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -21,7 +20,9 @@ import torch.nn.functional as F
 
 from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
-from utils.cli import cli, common_args, fill_sized_defaults, positive_int, progress, sized_flag
+from utils import config as cfg
+from utils import memory
+from utils.cli import UserError, cli, positive_float, positive_int, progress
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import get_device, results_dir, seed_everything
 
@@ -73,24 +74,33 @@ def plot(x, d, est, true, out: Path) -> None:
     save_figure(fig, out / "density_estimate.png")
 
 
+DEFAULTS = {"steps": 5000, "lr": 1e-3, "batch_size": 512}
+QUICK = {"steps": 1500}
+
+
 @cli
 def main(argv=None):
-    ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    sized_flag(ap, "--steps", 5000, 1500, "discriminator training steps", positive_int)
-    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    ap.add_argument("--batch-size", type=positive_int, default=512, help="samples per step (default: 512)")
-    args = fill_sized_defaults(ap.parse_args(argv))
-    out = results_dir("problem1", base=args.results_dir)
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--steps", type=positive_int, help="discriminator training steps "
+                    f"(default: {DEFAULTS['steps']}; --quick: {QUICK['steps']})")
+    ap.add_argument("--lr", type=positive_float, help=f"Adam learning rate (default: {DEFAULTS['lr']})")
+    ap.add_argument("--batch-size", type=positive_int, help=f"samples per step (default: {DEFAULTS['batch_size']})")
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
+    print(cfg.describe(config))
+    memory.check_fits(memory.sampler_bytes(config["batch_size"], 1, 2), "--batch-size")
+    out = results_dir("problem1", base=config["results_dir"])
     t0 = time.time()
-    disc = train_discriminator(args.steps, args.lr, args.batch_size, args.seed, args.device)
+    disc = train_discriminator(config["steps"], config["lr"], config["batch_size"], config["seed"], config["device"])
     d, est = estimate_density(disc, GRID)
+    if not np.isfinite(est).all():
+        raise UserError("the discriminator's output is not finite: training diverged (try a smaller --lr)")
     true = density4(GRID)
     l1 = float(np.sum(np.abs(est - true)) * (GRID[1] - GRID[0]))
     plot(GRID, d, est, true, out)
     write_csv(out / "density.csv", [{"x": a, "D": b, "estimate": c, "true": e}
                                     for a, b, c, e in zip(GRID, d, est, true)])
     write_tex_values(out / "density_values.tex", {"PoneDensityLone": tex_number(l1, 4),
-                                                  "PoneDensitySteps": str(args.steps)})
+                                                  "PoneDensitySteps": str(config["steps"])})
     print(f"L1 distance between estimated and true density on [-5, 5]: {l1:.4f} (target <= 0.1)")
     print(f"wall time {time.time() - t0:.1f} s; figures in {out}")
 

@@ -19,49 +19,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 from problem3.recipes import pick_profile
 from utils.cli import UserError, cli
 from utils.files import write_json, write_text
+from utils.pipeline import STEPS, Step
 from utils.report import write_tex_values
 from utils.runtime import ROOT, device_description, get_device, results_dir
 
-
-class Step(NamedTuple):
-    name: str
-    script: str
-    outputs: list[str]           # written by the step (relative to the results dir)
-    inputs: list[str] = []       # files of earlier steps it reads: newer inputs make it stale
-    checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
-    recipe: bool = False         # a Problem 3 training step: takes --profile, reruns when its run.json differs
-
-
-STEPS = [
-    Step("Problem 1.3 sweep", "problem1/sweep.py", ["problem1/sweep.csv", "problem1/sweep.png",
-                                                    "problem1/sweep_values.tex"]),
-    Step("Problem 1.4 density", "density_estimation.py", ["problem1/density_estimate.png",
-                                                          "problem1/density_discriminator.png",
-                                                          "problem1/density_values.tex"]),
-    Step("Problem 2 training", "problem2/train_vae.py", ["problem2/train_summary.json", "problem2/training_curves.png",
-                                                         "problem2/train_values.tex"],
-         checkpoints=["problem2/vae.pt"]),
-    Step("Problem 2 evaluation", "problem2/evaluate.py", ["problem2/evaluation.json", "problem2/evaluation_table.tex",
-                                                          "problem2/evaluation_values.tex", "problem2/is_vs_k.png"],
-         inputs=["problem2/vae.pt"]),
-    Step("Problem 3 VAE", "problem3/train_vae.py", ["problem3/vae/training_curves.png", "problem3/vae/run.json",
-                                                    "problem3/vae/values.tex"],
-         checkpoints=["problem3/vae/vae.pt"], recipe=True),
-    Step("Problem 3 GAN", "problem3/train_gan.py", ["problem3/gan/training_curves.png", "problem3/gan/run.json",
-                                                    "problem3/gan/values.tex"],
-         checkpoints=["problem3/gan/gan.pt"], recipe=True),
-    Step("Problem 3 qualitative", "problem3/qualitative.py", [f"problem3/{m}/{f}.png" for m in ("vae", "gan")
-                                                              for f in ("samples", "perturbations", "interpolation")]
-         + ["problem3/qualitative.json"], inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
-    Step("Problem 3 FID", "problem3/fid.py", ["problem3/fid.json", "problem3/fid_values.tex",
-                                              "problem3/fid_curves.png"],
-         inputs=["problem3/vae/vae.pt", "problem3/gan/gan.pt"]),
-]
 PROJECT_MODULES = ("problem1", "problem2", "problem3", "utils", "samplers", "score_fid", "density_estimation")
 
 
@@ -111,8 +76,8 @@ def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
     if not stamp.exists() or stamp.read_text() != profile:
         return False
     if step.recipe:
-        run = results / step.outputs[1]
-        if not run.exists() or json.loads(run.read_text()).get("profile") != recipe:
+        summary = results / step.summary
+        if not summary.exists() or json.loads(summary.read_text()).get("profile") != recipe:
             return False
     outputs, inputs = [results / o for o in step.outputs], [results / i for i in step.inputs]
     if not all(p.exists() for p in outputs + inputs + [results / c for c in step.checkpoints]):
@@ -139,19 +104,30 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
         "JobDevice": "; ".join(devices), "JobDates": dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"})
 
 
+LATEX_SPECIAL = set("#%&~$\\{}^")
+
+
 def build_report(results: Path, profile: str) -> Path:
-    """Write report/results/config.tex (where the results are) and compile report/report.pdf."""
-    report = ROOT / "report"
-    write_text(report / "results" / "config.tex",
-               f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n")
+    """Write report/results/config.tex (where the results are, as an absolute path: LaTeX runs in report/) and
+    compile report/report.pdf; the previous PDF is removed first, so a failed build leaves none that looks current."""
+    results = results.resolve()
+    if LATEX_SPECIAL & set(results.as_posix()):
+        raise UserError(f"the results directory {results} contains a character LaTeX cannot take in a path "
+                        f"({' '.join(sorted(LATEX_SPECIAL & set(results.as_posix())))}): use another --results-dir "
+                        "/ $A3_RESULTS_DIR to build the report")
     if not shutil.which("latexmk"):
         raise UserError("latexmk not found: run setup.sh (it installs TeX Live) to build the report")
+    report = ROOT / "report"
+    pdf = report / "report.pdf"
+    pdf.unlink(missing_ok=True)
+    write_text(report / "results" / "config.tex",
+               f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n")
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "report.tex"]
     r = subprocess.run(cmd, cwd=report, capture_output=True, text=True)
     if r.returncode:
-        print(r.stdout[-3000:], file=sys.stderr)
-        raise UserError("LaTeX failed; see report/report.log")
-    return report / "report.pdf"
+        errors = [line for line in r.stdout.splitlines() if line.startswith("!")]
+        raise UserError(f"LaTeX failed ({errors[0] if errors else 'see report/report.log'}); no report.pdf written")
+    return pdf
 
 
 @cli
@@ -163,15 +139,17 @@ def main(argv=None):
     ap.add_argument("--only", default=None,
                     help="run only steps whose name contains this text, e.g. 'Problem 1' (default: all steps)")
     ap.add_argument("--no-report", action="store_true", help="skip the LaTeX build")
+    ap.add_argument("--report-only", action="store_true", help="run no step: build and check the report from the "
+                                                               "results there are")
     ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
                     help="Problem 3 recipe (problem3/recipes.py); auto: gpu when CUDA is available, else cpu")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
     recipe = pick_profile(args.profile, get_device())
-    steps = [s for s in STEPS if not args.only or args.only in s.name]
-    if not steps:
+    steps = [] if args.report_only else [s for s in STEPS if not args.only or args.only in s.name]
+    if not steps and not args.report_only:
         raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in STEPS)}")
-    results = results_dir("quick") if args.quick else results_dir()
+    results = (results_dir("quick") if args.quick else results_dir()).resolve()
     env = {**os.environ, "A3_RESULTS_DIR": str(results), "PYTHONPATH": str(ROOT)}
     device = device_description(get_device())
     print(f"profile {profile}, Problem 3 recipe {recipe}, device {device}", flush=True)
@@ -201,7 +179,7 @@ def main(argv=None):
         print(f"report: {pdf}")
         if args.only:
             print("note: --only ran part of the job; the report may show placeholders for the rest (not checked)")
-        elif subprocess.run([sys.executable, str(ROOT / "report" / "check_report.py"), str(pdf)]).returncode:
+        elif subprocess.run([sys.executable, str(ROOT / "report" / "check_report.py"), str(pdf)], env=env).returncode:
             raise UserError(f"{pdf} is missing results (listed above)")
 
 

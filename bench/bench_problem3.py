@@ -5,13 +5,13 @@ the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s o
 import numpy as np
 import scipy.linalg
 import torch
+from timing import best_seconds
 
-from bench.timing import best_seconds
 from problem1.critics import gradient_penalty
 from problem3 import classifier, frechet
 from problem3.common import autocast
 from problem3.models import Critic, Encoder, Generator, vae_loss
-from problem3.recipes import native_bf16
+from problem3.recipes import fast_bf16
 from utils.runtime import get_device
 
 
@@ -64,7 +64,7 @@ if __name__ == "__main__":
     t_fp32 = timed(gan_step, 2)
     print(f"training (batch 64, width 32): VAE {1 / timed(vae_step, 5):.1f} it/s; "
           f"WGAN-GP {1 / t_fp32:.2f} generator it/s in fp32 (5 critic steps each)")
-    if native_bf16(device):
+    if fast_bf16(device):
         gan_step(precision="bf16")
         t_bf16 = timed(lambda: gan_step(precision="bf16"), 2)
         print(f"WGAN-GP with bfloat16 autocast (the cpu recipe here): {1 / t_bf16:.2f} generator it/s; "

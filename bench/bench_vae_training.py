@@ -20,7 +20,7 @@ import torch
 
 from problem2.layers import plain_pytorch_layers
 from problem2.model import VAE, negative_elbo
-from problem3.recipes import native_bf16
+from problem3.recipes import fast_bf16
 from utils.runtime import get_device, keep_freed_memory
 
 
@@ -110,11 +110,11 @@ if __name__ == "__main__":
                ("  same, batch 128", 128, {}),
                ("  same, batch 32, torch.compile", 32, {"compiled": True}),
                ("  same, channels-last encoder", 32, {"channels_last_encoder": True})]
-    if native_bf16(device):
+    if fast_bf16(device):
         configs.append(("  same, batch 32, bf16 autocast", 32, {"bf16": True}))
     runs = [trainer(batch, device, **options) for _, batch, options in configs]
     best = best_per_image(runs, [c[1] for c in configs], args.steps, args.rounds)
-    print(f"device: {device}, {torch.get_num_threads()} threads; native bf16: {native_bf16(device)}; "
+    print(f"device: {device}, {torch.get_num_threads()} threads; fast bf16: {fast_bf16(device)}; "
           f"best of {args.rounds} rounds of {args.steps} steps; freed memory kept")
     for (label, *_), per_image in zip(configs, best):
         print(f"{label:34s} {1 / per_image:6.0f} images/s, 20 epochs ~{20 * 50000 * per_image / 60:5.1f} min, "

@@ -5,15 +5,16 @@ True values: JSD = log 2 for theta != 0 (disjoint supports) and 0 at theta = 0; 
 """
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
 
 import numpy as np
 
-from problem1.theta_sweep import FULL_LR, FULL_STEPS, sweep
-from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
+from problem1.theta_sweep import THETAS, sweep
+from utils import config as cfg
+from utils import memory
+from utils.cli import cli, float_at_least, positive_float, positive_int
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import results_dir
 
@@ -35,27 +36,37 @@ def plot(rows: list[dict], path: Path, lam: float) -> None:
     save_figure(fig, path)
 
 
+DEFAULTS = {"steps": 800, "lr": 4e-3, "lam": 50.0, "batch_size": 512}
+QUICK = {"steps": 300, "lr": 1e-2}
+
+
 @cli
 def main(argv=None):
-    ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    sized_flag(ap, "--steps", FULL_STEPS, 300, "critic training steps per theta and estimator", positive_int)
-    ap.add_argument("--lam", type=float, default=50.0, help="gradient-penalty weight lambda (>= 10; default: 50)")
-    sized_flag(ap, "--lr", FULL_LR, 1e-2, "Adam learning rate")
-    ap.add_argument("--batch-size", type=positive_int, default=512, help="samples per step (default: 512)")
-    args = fill_sized_defaults(ap.parse_args(argv))
-    out = results_dir("problem1", base=args.results_dir)
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--steps", type=positive_int, help="critic training steps per theta and estimator "
+                    f"(default: {DEFAULTS['steps']}; --quick: {QUICK['steps']})")
+    ap.add_argument("--lr", type=positive_float,
+                    help=f"Adam learning rate (default: {DEFAULTS['lr']}; --quick: {QUICK['lr']})")
+    ap.add_argument("--lam", type=float_at_least(10), help=f"gradient-penalty weight lambda, at least 10 "
+                    f"(default: {DEFAULTS['lam']})")
+    ap.add_argument("--batch-size", type=positive_int, help=f"samples per step (default: {DEFAULTS['batch_size']})")
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
+    print(cfg.describe(config))
+    memory.check_fits(memory.sampler_bytes(config["batch_size"], 2, 2 * len(THETAS)), "--batch-size")
+    out = results_dir("problem1", base=config["results_dir"])
     t0 = time.time()
-    rows = sweep(args.steps, args.lam, args.lr, args.batch_size, args.seed, args.device)
+    rows = sweep(config["steps"], config["lam"], config["lr"], config["batch_size"], config["seed"],
+                 config["device"])
     wall = time.time() - t0
     write_csv(out / "sweep.csv", rows)
-    plot(rows, out / "sweep.png", args.lam)
+    plot(rows, out / "sweep.png", config["lam"])
     jsd_err = max(abs(r["jsd"] - r["jsd_true"]) for r in rows)
     wd_err = max(abs(r["wd"] - r["wd_true"]) for r in rows)
     write_tex_values(out / "sweep_values.tex", {
         "PoneJsdMaxErr": f"{jsd_err:.1e}", "PoneWdMaxErr": tex_number(wd_err, 4),
-        "PoneSteps": str(args.steps), "PoneBatch": str(args.batch_size), "PoneLambda": f"{args.lam:g}",
-        "PoneLr": f"{args.lr:g}",
-        "PoneSweepSeconds": f"{wall:.0f}", "PoneSweepMode": "quick" if args.quick else "full"})
+        "PoneSteps": str(config["steps"]), "PoneBatch": str(config["batch_size"]),
+        "PoneLambda": f"{config['lam']:g}", "PoneLr": f"{config['lr']:g}", "PoneSweepSeconds": f"{wall:.0f}",
+        "PoneSweepMode": "quick" if config["quick"] else "full"})
     for r in rows:
         print(f"theta={r['theta']:+.1f}  JSD={r['jsd']:.4f}  WD={r['wd']:.4f}")
     print(f"max |JSD - true| = {jsd_err:.4f} (target <= 0.02); max |WD - |theta|| = {wd_err:.4f} (target <= 0.05)")

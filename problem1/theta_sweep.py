@@ -9,7 +9,6 @@ from problem1.divergences import estimate_jsds, estimate_wds
 from samplers import distribution1
 from utils.cli import progress
 
-FULL_STEPS, FULL_LR = 800, 4e-3  # all 42 critics in about 30 s on 2 CPU cores (bench/bench_sweep.py)
 THETAS = np.round(np.linspace(-1, 1, 21), 1)
 
 

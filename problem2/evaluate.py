@@ -9,7 +9,6 @@ is_listing.py, the source of the Question 2.1 function and its helpers, for the 
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -19,21 +18,25 @@ import torch
 from problem2.data import load_binarized_mnist
 from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior
 from problem2.model import VAE, gaussian_kl
-from utils.cli import UserError, cli, common_args, positive_int, progress
+from utils import config as cfg
+from utils import memory
+from utils.cli import UserError, cli, positive_int, progress
 from utils.files import write_json, write_text
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir
-from utils.training import load_checkpoint
+from utils.training import load_checkpoint, require_finished
 
 
-def load_vae(path: Path, device) -> VAE:
+def load_vae(path: Path, device, allow_unfinished: bool = False) -> tuple[VAE, dict]:
+    """The trained VAE of a Problem 2 checkpoint, in eval mode, and what it is: {checkpoint, step, settings}."""
     state = load_checkpoint(path, device)
+    step = require_finished(state, path, allow_unfinished)
     model = VAE().to(device)
     try:
         model.load_state_dict(state["modules"]["vae"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path} is not a checkpoint of this VAE ({type(e).__name__})") from None
-    return model.eval()
+    return model.eval(), {"checkpoint": str(path), "step": step, "settings": state.get("settings")}
 
 
 @torch.inference_mode()
@@ -113,42 +116,58 @@ def latex_table(res: dict, k: int) -> str:
             "\\midrule\n" + rows + "\n\\bottomrule\n\\end{tabular}\n")
 
 
+DEFAULTS = {"k": 200, "batch_size": 100, "checkpoint": None, "allow_unfinished": False, "eval_images": None,
+            "sweep_images": 1000, "sweep_max_k": 1000}
+QUICK = {"eval_images": 500, "sweep_images": 100, "sweep_max_k": 50}  # a smoke run on part of each split
+
+
 @cli
 def main(argv=None):
-    ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--k", type=positive_int, default=200, help="importance samples per image (default: 200)")
-    ap.add_argument("--batch-size", type=positive_int, default=100, help="images per batch, M (default: 100)")
-    ap.add_argument("--checkpoint", default=None, help="default: <results>/problem2/vae.pt")
-    args = ap.parse_args(argv)
-    out = results_dir("problem2", base=args.results_dir)
-    device = get_device(args.device)
-    model = load_vae(Path(args.checkpoint) if args.checkpoint else out / "vae.pt", device)
-    data = load_binarized_mnist(args.data_dir)
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--k", type=positive_int, help=f"importance samples per image (default: {DEFAULTS['k']})")
+    ap.add_argument("--batch-size", type=positive_int, help=f"images per batch, M (default: {DEFAULTS['batch_size']})")
+    ap.add_argument("--checkpoint", help="the trained VAE (default: <results>/problem2/vae.pt)")
+    ap.add_argument("--allow-unfinished", action="store_true",
+                    help="evaluate a checkpoint whose training has not finished (its step is recorded)")
+    ap.add_argument("--eval-images", type=positive_int, help="evaluate a seeded random N images of each split "
+                    f"(default: all; --quick: {QUICK['eval_images']})")
+    ap.add_argument("--sweep-images", type=positive_int, help="validation images of the K sweep "
+                    f"(default: {DEFAULTS['sweep_images']}; --quick: {QUICK['sweep_images']})")
+    ap.add_argument("--sweep-max-k", type=positive_int, help="largest K of the sweep "
+                    f"(default: {DEFAULTS['sweep_max_k']}; --quick: {QUICK['sweep_max_k']})")
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
+    print(cfg.describe(config))
+    k = config["k"]
+    memory.check_fits(memory.importance_sampling_bytes(config["batch_size"], k), "--batch-size x --k")
+    out = results_dir("problem2", base=config["results_dir"])
+    device = get_device(config["device"])
+    model, source = load_vae(Path(config["checkpoint"] or out / "vae.pt"), device, config["allow_unfinished"])
+    data = load_binarized_mnist(config["data_dir"])
     res, gaps, t0 = {}, {}, time.time()
     for split in ("valid", "test"):
         x = data[split]
-        if args.quick:  # a smoke run on 500 shuffled images per split
-            x = x[np.random.default_rng(args.seed).permutation(len(x))[:500]]
-        r = evaluate_split(model, x, args.k, args.batch_size, args.seed, device)
-        res[split] = {k: v for k, v in r.items() if not k.endswith("per_image")}
+        if config["eval_images"]:  # a seeded random subset: the test split is ordered by class
+            x = x[np.random.default_rng(config["seed"]).permutation(len(x))[:config["eval_images"]]]
+        r = evaluate_split(model, x, k, config["batch_size"], config["seed"], device)
+        res[split] = {key: v for key, v in r.items() if not key.endswith("per_image")}
         gaps[split] = r["log_px_per_image"] - r["elbo_per_image"]
-        print(f"{split}: ELBO {r['elbo']:.2f}  log p(x) {r['log_px']:.2f} nats ({r['n']} images, K = {args.k})")
-    sweep_n, sweep_ks = (100, SWEEP_KS[:6]) if args.quick else (1000, SWEEP_KS)
-    sweep = k_sweep(model, data["valid"][:sweep_n], sweep_ks, device=device)
-    print("log p(x) vs K: " + ", ".join(f"{k}: {v:.2f}" for k, v in zip(sweep["k"], sweep["log_px"]))
+        print(f"{split}: ELBO {r['elbo']:.2f}  log p(x) {r['log_px']:.2f} nats ({r['n']} images, K = {k})")
+    sweep_ks = [n for n in SWEEP_KS if n <= config["sweep_max_k"]]
+    sweep = k_sweep(model, data["valid"][:config["sweep_images"]], sweep_ks, device=device)
+    print("log p(x) vs K: " + ", ".join(f"{n}: {v:.2f}" for n, v in zip(sweep["k"], sweep["log_px"]))
           + f"; ELBO {sweep['elbo']:.2f} ({sweep['n']} validation images)")
-    write_csv(out / "is_vs_k.csv", [{"k": k, "log_px": v, "elbo": sweep["elbo"]} for k, v in zip(sweep["k"],
-                                                                                                 sweep["log_px"])])
-    plot_k_sweep(sweep, gaps["valid"], args.k, out / "is_vs_k.png")
+    write_csv(out / "is_vs_k.csv", [{"k": n, "log_px": v, "elbo": sweep["elbo"]}
+                                    for n, v in zip(sweep["k"], sweep["log_px"])])
+    plot_k_sweep(sweep, gaps["valid"], k, out / "is_vs_k.png")
     write_listing(out / "is_listing.py")
-    res.update(k=args.k, quick=args.quick, seconds=time.time() - t0, device=str(device), k_sweep=sweep,
+    res.update(k=k, settings=config, model=source, seconds=time.time() - t0, device=str(device), k_sweep=sweep,
                mean_gap_valid=float(gaps["valid"].mean()), **library_versions())
     write_json(out / "evaluation.json", res)
-    write_text(out / "evaluation_table.tex", latex_table(res, args.k))
+    write_text(out / "evaluation_table.tex", latex_table(res, k))
     write_tex_values(out / "evaluation_values.tex", {
         "PtwoValidElbo": tex_number(res["valid"]["elbo"], 2), "PtwoValidLogpx": tex_number(res["valid"]["log_px"], 2),
         "PtwoTestElbo": tex_number(res["test"]["elbo"], 2), "PtwoTestLogpx": tex_number(res["test"]["log_px"], 2),
-        "PtwoK": str(args.k), "PtwoEvalSeconds": f"{res['seconds']:.0f}",
+        "PtwoK": str(k), "PtwoEvalSeconds": f"{res['seconds']:.0f}",
         "PtwoSweepN": f"{sweep['n']:,}", "PtwoSweepFirst": tex_number(sweep["log_px"][0], 2),
         "PtwoSweepLast": tex_number(sweep["log_px"][-1], 2), "PtwoSweepLastK": str(sweep["k"][-1]),
         "PtwoSweepElbo": tex_number(sweep["elbo"], 2), "PtwoMeanGap": tex_number(res["mean_gap_valid"], 2)})

@@ -6,7 +6,6 @@ checkpoint <results>/problem2/vae.pt atomically; rerunning resumes from it.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from pathlib import Path
@@ -16,7 +15,8 @@ import torch
 
 from problem2.data import load_binarized_mnist
 from problem2.model import VAE, negative_elbo
-from utils.cli import cli, common_args, fill_sized_defaults, positive_int, sized_flag
+from utils import config as cfg
+from utils.cli import cli, positive_float, positive_int
 from utils.files import fingerprint, write_json
 from utils.report import plot_curves, tex_number, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir, seed_everything
@@ -27,9 +27,9 @@ from utils.training import ResumableRun, batch_indices
 def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 200, seed: int = 0) -> dict:
     """Exact means over all of ``x`` (N, 1, 28, 28) of ELBO, KL and reconstruction (nats per image).
 
-    Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU reuses freed memory
-    (utils.runtime.keep_freed_memory): at 1,000 the 10,000 validation images cost ~1,000,000 page faults and 3.5 s
-    per epoch instead of 2.3 s. The same means as in batches of 1,000, up to float rounding (tested)."""
+    Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU reuses freed
+    memory (utils.runtime.keep_freed_memory) instead of page-faulting it in again; the means do not depend on the
+    batch size (tested)."""
     device = torch.device(device)
     totals = np.zeros(3)
     # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators afterwards, so the
@@ -44,34 +44,36 @@ def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 200, seed
     return {"elbo": -nelbo, "reconstruction": rec, "kl": kl}
 
 
-def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, batch_size: int, lr: float,
-        seed: int, device, restart: bool = False) -> tuple[VAE, list[dict]]:
-    """Train (or resume) a VAE; returns the model and the per-epoch log rows. A checkpoint made with another
-    batch size, learning rate, seed or training set is refused (utils.training.ResumableRun)."""
+DEFAULTS = {"epochs": 20, "batch_size": 32, "lr": 3e-4, "train_images": None, "valid_images": None,
+            "restart": False}
+QUICK = {"epochs": 1, "train_images": 5000, "valid_images": 1000}  # a smoke run on part of the data
+
+
+def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, config: dict, device) -> tuple[VAE, list[dict]]:
+    """Train (or resume) a VAE on images (N, 1, 28, 28); returns the model and the per-epoch log rows. A checkpoint
+    made with other settings or another training set is refused (utils.training.ResumableRun)."""
+    seed = config["seed"]
     seed_everything(seed)
     model = VAE().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one kernel for all parameters: 1.07x a CPU step
+    opt = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)  # one kernel for all parameters
+    batch_size = config["batch_size"]
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
-
-    def step(i: int) -> dict:
-        xb = torch.from_numpy(x_train[batch_indices(len(x_train), batch_size, i, seed)]).to(device)
-        nelbo, rec, kl = negative_elbo(model, xb)
-        loss = nelbo.mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"train_loss": loss.item(), "train_kl": kl.mean().item()}
-
-    def valid() -> dict:
-        return {f"valid_{k}": v for k, v in evaluate_elbo(model, x_valid, device).items()}
-
-    settings = {"batch_size": batch_size, "lr": lr, "seed": seed, "train_images": len(x_train),
-                "data": fingerprint(x_train)}
+    settings = {**cfg.resume_settings(config, "epochs"), "data": fingerprint(x_train)}
     with ResumableRun(out / "vae.pt", out / "train_log.csv", {"vae": model}, {"adam": opt}, desc="VAE (MNIST)",
-                      num_steps=epochs * steps_per_epoch, settings=settings, restart=restart) as run:
+                      num_steps=config["epochs"] * steps_per_epoch, settings=settings,
+                      restart=config["restart"]) as run:
         for i in run.steps():
-            if run.log(i, step(i), every=steps_per_epoch):  # an epoch's end: its means, validation, checkpoint
-                run.checkpoint(valid)
+            xb = torch.from_numpy(x_train[batch_indices(len(x_train), batch_size, i, seed)]).to(device)
+            nelbo, rec, kl = negative_elbo(model, xb)
+            loss = nelbo.mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            metrics = {"train_loss": run.finite(loss, i), "train_kl": kl.mean().item()}
+            if run.log(i, metrics, every=steps_per_epoch):  # an epoch's end: its means, validation, checkpoint
+                with run.evaluation():
+                    valid = evaluate_elbo(model, x_valid, device)
+                run.checkpoint({f"valid_{k}": v for k, v in valid.items()})
     rows = run.history
     for r in rows:
         r["epoch"] = r["step"] / steps_per_epoch
@@ -80,22 +82,26 @@ def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, *, epochs: int, bat
 
 @cli
 def main(argv=None):
-    ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    sized_flag(ap, "--epochs", 20, 1, "passes over the training images", positive_int)
-    ap.add_argument("--batch-size", type=positive_int, default=32, help="images per step (default: 32)")
-    ap.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (default: 3e-4, as the text fixes)")
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--epochs", type=positive_int, help="passes over the training images "
+                    f"(default: {DEFAULTS['epochs']}; --quick: {QUICK['epochs']})")
+    ap.add_argument("--batch-size", type=positive_int, help=f"images per step (default: {DEFAULTS['batch_size']})")
+    ap.add_argument("--lr", type=positive_float,
+                    help=f"Adam learning rate (default: {DEFAULTS['lr']}, as the text fixes)")
+    ap.add_argument("--train-images", type=positive_int,
+                    help=f"train on the first N training images (default: all; --quick: {QUICK['train_images']})")
+    ap.add_argument("--valid-images", type=positive_int, help="validate on the first N validation images "
+                    f"(default: all; --quick: {QUICK['valid_images']})")
     ap.add_argument("--restart", action="store_true",
                     help="start over even if <results>/problem2/vae.pt exists (else training resumes from it)")
-    args = fill_sized_defaults(ap.parse_args(argv))
-    data = load_binarized_mnist(args.data_dir)
-    x_train, x_valid = data["train"], data["valid"]
-    if args.quick:  # a smoke run on 5,000 training images, validation on 1,000
-        x_train, x_valid = x_train[:5000], x_valid[:1000]
-    out = results_dir("problem2", base=args.results_dir)
-    device = get_device(args.device)
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
+    print(cfg.describe(config))
+    device = get_device(config["device"])
+    out = results_dir("problem2", base=config["results_dir"])
+    data = load_binarized_mnist(config["data_dir"])
+    x_train, x_valid = data["train"][:config["train_images"]], data["valid"][:config["valid_images"]]
     t0 = time.time()
-    _, rows = fit(x_train, x_valid, out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                  seed=args.seed, device=device, restart=args.restart)
+    _, rows = fit(x_train, x_valid, out, config, device)
     for r in rows:  # the same quantity for both curves: the negative ELBO
         r["valid_negative_elbo"] = -r["valid_elbo"]
     plot_curves(rows, "epoch", [["train_loss", "valid_negative_elbo"], ["valid_kl"], ["valid_reconstruction"]],
@@ -104,16 +110,16 @@ def main(argv=None):
                 labels={"train_loss": "training (mean over the epoch)", "valid_negative_elbo": "validation",
                         "valid_kl": "validation KL", "valid_reconstruction": "validation reconstruction"},
                 hlines={0: (96.0, "target: validation ELBO >= -96")})
-    summary = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "quick": args.quick,
-               "valid_elbo": rows[-1]["valid_elbo"], "seconds_this_run": time.time() - t0, "device": str(device),
-               **library_versions()}
+    summary = {"settings": config, "steps": rows[-1]["step"], "valid_elbo": rows[-1]["valid_elbo"],
+               "seconds_this_run": time.time() - t0, "device": str(device), **library_versions()}
     write_json(out / "train_summary.json", summary)
     write_tex_values(out / "train_values.tex", {
-        "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(args.epochs),
-        "PtwoTrainBatch": str(args.batch_size), "PtwoTrainLr": f"{args.lr:g}", "PtwoTrainImages": str(len(x_train)),
-        "PtwoTrainMinutes": tex_number(rows[-1].get('elapsed_s', math.nan) / 60, 0),
+        "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(config["epochs"]),
+        "PtwoTrainBatch": str(config["batch_size"]), "PtwoTrainLr": f"{config['lr']:g}",
+        "PtwoTrainImages": str(len(x_train)),
+        "PtwoTrainMinutes": tex_number(rows[-1].get("elapsed_s", math.nan) / 60, 0),
         "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
-    print(f"validation ELBO after {args.epochs} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
+    print(f"validation ELBO after {config['epochs']} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
 
 
 if __name__ == "__main__":

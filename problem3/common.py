@@ -1,4 +1,4 @@
-"""What the Problem 3 scripts share: flags and recipes, data preparation, the FID monitor, sample grids."""
+"""What the Problem 3 scripts share: flags and settings, data preparation, the FID monitor, sample grids."""
 from __future__ import annotations
 
 import argparse
@@ -6,142 +6,146 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from problem3.data import load_training_images, to_model_input, to_uint8
+from problem3.augment import parse_policy
+from problem3.data import load_training_images, resolve_dataset, to_model_input, to_uint8
 from problem3.frechet import FidScorer
 from problem3.models import LATENT
-from problem3.recipes import RECIPES, SMALL_SET, apply_recipe, native_bf16, pick_profile
-from utils.cli import common_args, positive_int
+from problem3.recipes import QUICK, RECIPES, SMALL_SET, fast_bf16, pick_profile
+from utils import config as cfg
+from utils import memory
+from utils.cli import UserError, float_at_least, fraction, int_at_least, positive_float, positive_int
 from utils.files import atomic_write, fingerprint, write_json
-from utils.report import write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir, seed_everything
-from utils.training import ResumableRun
+
+# Settings of both trainings that no recipe changes.
+TRAINING = {"profile": "auto", "dataset": "auto", "fid_samples": 1000, "reference": "auto", "model": None,
+            "restart": False}
+
+
+def add_fid_flags(ap: argparse.ArgumentParser) -> None:
+    """--reference and --model: the real images FIDs are measured against, and the classifier."""
+    ap.add_argument("--reference", choices=["auto", "svhn-test", "svhn-test-10k"],
+                    help="FID reference (default auto: the SVHN test split if available, else its first 10,000)")
+    ap.add_argument("--model", help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
+                                    "directory's)")
+
+
+def add_dataset_flag(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--dataset", choices=["auto", "svhn", "svhn-partial"],
+                    help="training images (default auto: the official SVHN train file if present or "
+                         "downloadable, else svhn_partial.npz)")
 
 
 def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
-    """The flags of a Problem 3 training script; recipe settings default to None (filled by the profile)."""
+    """The flags of a Problem 3 training script; one not given takes the recipe's value (:func:`resolve_training`)."""
     cpu, gpu = RECIPES["cpu"][model], RECIPES["gpu"][model]
 
     def recipe_help(text: str, key: str) -> str:
         small = " (svhn-partial: the cpu value)" if key in SMALL_SET.get(model, {}) else ""
         return f"{text} (default: {cpu[key]} in the cpu recipe, {gpu[key]} in the gpu recipe{small})"
 
-    ap = common_args(argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
-                    help="recipe (problem3/recipes.py); auto: gpu on a CUDA device, else cpu; explicit flags win")
-    ap.add_argument("--dataset", default="auto", choices=["auto", "svhn", "svhn-partial"],
-                    help="training images (default auto: official SVHN train if present or downloadable, "
-                         "else svhn_partial.npz)")
-    ap.add_argument("--iterations", type=positive_int, default=None,
-                    help=recipe_help("generator / VAE updates", "iterations"))
-    ap.add_argument("--batch-size", type=positive_int, default=None, help=recipe_help("batch size", "batch_size"))
-    ap.add_argument("--lr", type=float, default=None, help=recipe_help("Adam learning rate", "lr"))
-    ap.add_argument("--width", type=positive_int, default=None,
-                    help=recipe_help("channel width of every network", "width"))
-    ap.add_argument("--ckpt-every", type=positive_int, default=None,
+    ap = cfg.parser(doc)
+    ap.add_argument("--profile", choices=["auto", "cpu", "gpu"],
+                    help="recipe (problem3/recipes.py; default auto: gpu on a CUDA device, else cpu)")
+    add_dataset_flag(ap)
+    ap.add_argument("--iterations", type=positive_int, help=recipe_help("generator / VAE updates", "iterations"))
+    ap.add_argument("--batch-size", type=positive_int, help=recipe_help("batch size", "batch_size"))
+    ap.add_argument("--lr", type=positive_float, help=recipe_help("Adam learning rate", "lr"))
+    ap.add_argument("--width", type=positive_int, help=recipe_help("channel width of every network", "width"))
+    ap.add_argument("--ckpt-every", type=positive_int,
                     help=recipe_help("checkpoint, monitoring and FID every N iterations", "ckpt_every"))
-    ap.add_argument("--fid-samples", type=positive_int, default=1000,
-                    help="samples (fixed latents) per monitoring FID (default: 1000)")
-    ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-test-10k"],
-                    help="FID reference (default auto: SVHN test split, else its first 10,000 images)")
-    ap.add_argument("--model", default=None, help="classifier for FID (default: ./svhn_classifier.pt, else the "
-                                                  "one in the data directory)")
+    ap.add_argument("--fid-samples", type=int_at_least(2),
+                    help=f"samples (fixed latents) per monitoring FID, at least 2 (default: {TRAINING['fid_samples']})")
+    add_fid_flags(ap)
     ap.add_argument("--restart", action="store_true",
                     help="start over even if the checkpoint exists (else training resumes from it, and refuses a "
                          "checkpoint made with other settings)")
     if model == "vae":
-        ap.add_argument("--kl-warmup", type=int, default=None, help=recipe_help(
+        ap.add_argument("--kl-warmup", type=int_at_least(0), help=recipe_help(
             "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
     if model == "gan":
-        ap.add_argument("--n-critic", type=positive_int, default=None,
+        ap.add_argument("--n-critic", type=positive_int,
                         help=recipe_help("critic updates per generator update", "n_critic"))
-        ap.add_argument("--lam", type=float, default=None, help=recipe_help("gradient-penalty weight", "lam"))
-        ap.add_argument("--augment", default=None, help=recipe_help(
+        ap.add_argument("--lam", type=float_at_least(0), help=recipe_help("gradient-penalty weight", "lam"))
+        ap.add_argument("--augment", help=recipe_help(
             "differentiable augmentations for the critic: comma-separated translation, color, cutout, or none",
             "augment"))
-        ap.add_argument("--ema", type=float, default=None, help=recipe_help(
-            "decay of the generator's weight average used for sampling; 0: sample the trained generator", "ema"))
-        ap.add_argument("--precision", default=None, choices=["fp32", "bf16"], help=recipe_help(
+        ap.add_argument("--ema", type=fraction, help=recipe_help(
+            "decay of the generator's weight average used for sampling, in [0, 1); 0: sample the trained generator",
+            "ema"))
+        ap.add_argument("--precision", choices=["fp32", "bf16"], help=recipe_help(
             "bf16: bfloat16 autocast of the networks (float32 weights, optimiser and penalty norm), used only "
-            "where the hardware runs bfloat16 natively, else fp32", "precision"))
+            "where the hardware runs bfloat16 fast, else fp32", "precision"))
     return ap
 
 
 @dataclass
-class TrainingRun:
+class Setup:
     """Everything a Problem 3 training script starts from."""
-    train: torch.Tensor      # (N, 3, 32, 32) in [-1, 1], on the device
-    valid: torch.Tensor      # (V, 3, 32, 32) held-out real training-distribution images, on the device
+    config: dict             # the settings in force (utils.config.resolve), printed at the start
     device: torch.device
     out: Path                # <results>/problem3/<model>/
-    profile: str             # cpu or gpu
-    settings: dict           # the recipe settings in force (explicit flags included)
-    dataset: str             # svhn or svhn-partial
+    train: torch.Tensor      # (N, 3, 32, 32) in [-1, 1], on the device
+    valid: torch.Tensor      # (V, 3, 32, 32) held-out real training-distribution images, on the device
     data_sha: str            # fingerprint of the training images
 
-    def checkpoint_settings(self, seed: int, **extra) -> dict:
-        """What a resumed checkpoint must match: the recipe settings but its length and checkpoint interval,
-        the training data and the seed (utils.training.ResumableRun refuses a checkpoint made with others)."""
-        keep = {k: v for k, v in self.settings.items() if k not in ("iterations", "ckpt_every")}
-        return {**keep, "dataset": self.dataset, "train_images": len(self.train), "data": self.data_sha,
-                "seed": seed, **extra}
-
-    def fit(self, name: str, desc: str, modules: dict, optimizers: dict, step: Callable[[int], dict],
-            checkpoint_metrics: Callable[[], dict], *, seed: int, restart: bool, **extra_settings) -> list[dict]:
-        """Problem 3's resumable loop: ``step(i)``'s metrics make a log row every iteration; every ckpt_every
-        iterations and at the end, ``checkpoint_metrics()`` (monitoring, FID) joins the row and <out>/<name>.pt is
-        written. ``extra_settings`` join :meth:`checkpoint_settings`. Returns the log rows."""
-        settings = self.checkpoint_settings(seed, **extra_settings)
-        with ResumableRun(self.out / f"{name}.pt", self.out / "train_log.csv", modules, optimizers, desc=desc,
-                          num_steps=self.settings["iterations"], settings=settings,
-                          meta={"width": self.settings["width"]}, restart=restart) as training:
-            for i in training.steps():
-                training.log(i, step(i))
-                if training.due(i, self.settings["ckpt_every"]):
-                    training.checkpoint(checkpoint_metrics)
-        return training.history
+    def resume_settings(self, **extra) -> dict:
+        """What a resumed checkpoint must match: every setting but the run's length and checkpoint interval,
+        and the training data."""
+        return {**cfg.resume_settings(self.config, "iterations", "ckpt_every"), "train_images": len(self.train),
+                "data": self.data_sha, **extra}
 
 
-def prepare(args, model: str) -> TrainingRun:
-    """Seed, resolve the recipe, load the training and validation images onto the device."""
-    seed_everything(args.seed)
-    device = get_device(args.device)
+def resolve_training(args: argparse.Namespace, model: str) -> tuple[dict, torch.device]:
+    """The settings of a training run, in one place: the shared defaults <- the recipe of the profile <- the
+    small-set values on svhn-partial <- the --quick sizes <- the flags given. bfloat16 is kept only where it is
+    fast. Every setting is checked here, before any data is read or time spent; returns (settings, device)."""
+    given = vars(args)
+    device = get_device(given.get("device"))
+    dataset = resolve_dataset(given.get("dataset", TRAINING["dataset"]), given.get("data_dir"))
+    profile = pick_profile(given.get("profile", TRAINING["profile"]), device)
+    small = SMALL_SET.get(model, {}) if dataset == "svhn-partial" else {}
+    config = cfg.resolve(args, TRAINING, RECIPES[profile][model], small, quick=QUICK[model])
+    config.update(profile=profile, dataset=dataset)
+    if config.get("precision") == "bf16" and not fast_bf16(device):
+        print(f"note: bfloat16 is not fast on {device_description(device)}; training in fp32", file=sys.stderr)
+        config["precision"] = "fp32"
+    if "augment" in config:
+        try:
+            parse_policy(config["augment"])
+        except ValueError as e:
+            raise UserError(f"--augment: {e}") from None
+    memory.check_fits(memory.problem3_training_bytes(config["width"], config["batch_size"]),
+                      "--width and --batch-size", device)
+    print(cfg.describe(config), flush=True)
+    return config, device
+
+
+def prepare(config: dict, device: torch.device, model: str) -> Setup:
+    """Seed and load the training and validation images onto the device."""
+    seed_everything(config["seed"])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: time the convolution algorithms once, keep the fastest
-    profile = pick_profile(args.profile, device)
-    data = load_training_images(args.dataset, args.data_dir, seed=args.seed)
-    settings = apply_recipe(args, model, profile, data["dataset"])
-    if settings.get("precision") == "bf16" and not native_bf16(device):
-        print(f"note: no native bfloat16 on {device}; training in fp32", file=sys.stderr)
-        settings["precision"] = args.precision = "fp32"
-    out = results_dir("problem3", model, base=args.results_dir)
+    data = load_training_images(config["dataset"], config["data_dir"], seed=config["seed"])
+    out = results_dir("problem3", model, base=config["results_dir"])
     print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
-          f"{data['dataset']} on {device}; {profile} recipe {settings}")
-    return TrainingRun(to_model_input(data["train"]).to(device), to_model_input(data["valid"]).to(device), device,
-                       out, profile, settings, data["dataset"], fingerprint(data["train"]))
+          f"{data['dataset']} on {device}")
+    train, valid = (to_model_input(data[part]).to(device) for part in ("train", "valid"))
+    return Setup(config, device, out, train, valid, fingerprint(data["train"]))
 
 
-def write_run_summary(run: TrainingRun, model: str, rows: list[dict], extra: dict | None = None) -> None:
-    """After training: <out>/run.json (recipe, device, wall time, data, versions) and values.tex for the report."""
-    summary = {"model": model, "profile": run.profile, "settings": run.settings, "dataset": run.dataset,
-               "train_images": len(run.train), "valid_images": len(run.valid), "device": str(run.device),
-               "device_name": device_description(run.device), "wall_s": rows[-1]["elapsed_s"], "final": rows[-1],
-               **library_versions(), "date": time.strftime("%Y-%m-%d"), **(extra or {})}
-    write_json(run.out / "run.json", summary)
-    tag = model.capitalize()
-    values = {"Iterations": run.settings["iterations"], "Lr": f"{run.settings['lr']:g}", "Width": run.settings["width"],
-              "Batch": run.settings["batch_size"], "Images": len(run.train), "Dataset": run.dataset,
-              "Profile": run.profile, "Device": summary["device_name"], "Minutes": f"{summary['wall_s'] / 60:.1f}"}
-    checkpoints = [r for r in rows if "valid_kl" in r]
-    if checkpoints:  # the VAE's held-out KL at the last checkpoint, nats per image
-        values["ValidKl"] = f"{checkpoints[-1]['valid_kl']:,.0f}"
-    values.update({k.replace("_", " ").title().replace(" ", ""): v for k, v in run.settings.items()
-                   if k not in ("iterations", "lr", "width", "batch_size", "ckpt_every")})
-    write_tex_values(run.out / "values.tex", {f"Pthree{tag}{k}": str(v) for k, v in values.items()})
+def write_run_summary(setup: Setup, model: str, rows: list[dict], step: int) -> dict:
+    """After training: <out>/run.json (settings, device, wall time, data, versions); returns it."""
+    summary = {"model": model, "profile": setup.config["profile"], "settings": setup.config, "step": step,
+               "train_images": len(setup.train), "valid_images": len(setup.valid), "device": str(setup.device),
+               "device_name": device_description(setup.device), "wall_s": rows[-1]["elapsed_s"], "final": rows[-1],
+               **library_versions(), "date": time.strftime("%Y-%m-%d")}
+    write_json(setup.out / "run.json", summary)
+    return summary
 
 
 def autocast(device: torch.device, precision: str):
@@ -152,9 +156,9 @@ def autocast(device: torch.device, precision: str):
 class FidMonitor:
     """FID of g(z) for a fixed set of latent codes, against the cached reference statistics (problem3.frechet)."""
 
-    def __init__(self, args, device: torch.device, n: int):
-        self.scorer = FidScorer(args.model, args.reference, args.data_dir, device)
-        self.z = fixed_latents(n, seed=4321, device=device)
+    def __init__(self, config: dict, device: torch.device):
+        self.scorer = FidScorer(config["model"], config["reference"], config["data_dir"], device)
+        self.z = fixed_latents(config["fid_samples"], seed=4321, device=device)
 
     @torch.no_grad()
     def __call__(self, g) -> float:
@@ -166,9 +170,11 @@ def generate_uint8(g, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
     """uint8 images (N, 32, 32, 3) of g(z) for z (N, 100), in batches, g in eval mode."""
     was_training = g.training
     g.eval()
-    images = np.concatenate([to_uint8(g(z[i:i + batch_size])) for i in range(0, len(z), batch_size)])
+    batches = [g(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
     g.train(was_training)
-    return images
+    if not all(b.isfinite().all() for b in batches):
+        raise UserError("the generator's images are not finite (nan or inf): no FID for them")
+    return np.concatenate([to_uint8(b) for b in batches])
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> Path:

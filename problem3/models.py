@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.cli import UserError
-from utils.training import load_checkpoint
+from utils.training import load_checkpoint, require_finished
 
 LATENT = 100
 CHECKPOINTS = {"vae": "vae/vae.pt", "gan": "gan/gan.pt"}  # under <results>/problem3/
@@ -118,15 +118,20 @@ def sampling_generator(g: Generator, seed: int = 0) -> Generator:
     return recalibrate_batchnorm(copy.deepcopy(g), seed=seed)
 
 
-def load_generator(path: Path, device) -> Generator:
-    """The sampling generator of a Problem 3 training checkpoint, in eval mode: the weight average
-    (``generator_ema``) when the run kept one, else the trained generator, with its batch-norm statistics
-    re-estimated on the prior (as :func:`sampling_generator`; the freshly loaded module needs no copy)."""
+def load_generator(path: Path, device, kind: str, allow_unfinished: bool = False) -> tuple[Generator, dict]:
+    """The sampling generator of a finished Problem 3 training checkpoint of ``kind`` ('vae' or 'gan'), in eval
+    mode: the weight average (``generator_ema``) when the run kept one, else the trained generator, with its
+    batch-norm statistics re-estimated on the prior (as :func:`sampling_generator`; the freshly loaded module needs
+    no copy). Also what it is: {checkpoint, step, settings}."""
     state = load_checkpoint(path, device)
-    g = Generator(width=state.get("meta", {}).get("width", 32)).to(device)
+    meta = state.get("meta", {})
+    if meta.get("model", kind) != kind:
+        raise UserError(f"{path} holds a {meta['model']} training, not a {kind} one")
+    step = require_finished(state, path, allow_unfinished)
+    g = Generator(width=meta.get("width", 32)).to(device)
     modules = state.get("modules", {})
     try:
         g.load_state_dict(modules["generator_ema"] if "generator_ema" in modules else modules["generator"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{path} holds no generator of this architecture ({type(e).__name__})") from None
-    return recalibrate_batchnorm(g)
+    return recalibrate_batchnorm(g), {"checkpoint": str(path), "step": step, "settings": state.get("settings")}

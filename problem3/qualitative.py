@@ -4,7 +4,6 @@ interpolation in latent space vs data space. Reads <results>/problem3/{vae/vae.p
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,8 @@ import torch
 
 from problem3.common import fixed_latents, save_grid
 from problem3.models import CHECKPOINTS, LATENT, load_generator
-from utils.cli import cli, common_args, positive_int
+from utils import config as cfg
+from utils.cli import cli, positive_float, positive_int
 from utils.files import write_json
 from utils.report import plt, save_figure, write_csv, write_tex_values
 from utils.runtime import get_device, results_dir
@@ -81,51 +81,59 @@ def interpolations(g, z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor,
     return latent, data
 
 
+DEFAULTS = {"eps": None, "dims": 6, "pairs": 3, "allow_unfinished": False}
+
+
 @cli
 def main(argv=None):
-    ap = common_args(argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter))
-    ap.add_argument("--eps", type=float, default=None,
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--eps", type=positive_float,
                     help="perturbation step epsilon (default: per model, the smallest of "
                          f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)")
-    ap.add_argument("--dims", type=positive_int, default=6, help="most-changing dimensions to show (default: 6)")
-    ap.add_argument("--pairs", type=positive_int, default=3, help="interpolation pairs (default: 3)")
-    args = ap.parse_args(argv)
-    device = get_device(args.device)
-    root = results_dir("problem3", base=args.results_dir)
-    summary = {}
-    for name, ckpt in CHECKPOINTS.items():
-        g = load_generator(root / ckpt, device)
+    ap.add_argument("--dims", type=positive_int, help=f"most-changing dimensions to show (default: {DEFAULTS['dims']})")
+    ap.add_argument("--pairs", type=positive_int, help=f"interpolation pairs (default: {DEFAULTS['pairs']})")
+    ap.add_argument("--allow-unfinished", action="store_true",
+                    help="use checkpoints whose training has not finished (their steps are recorded)")
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
+    print(cfg.describe(config))
+    device = get_device(config["device"])
+    root = results_dir("problem3", base=config["results_dir"])
+    models = {name: load_generator(root / ckpt, device, name, config["allow_unfinished"])
+              for name, ckpt in CHECKPOINTS.items()}  # both checked before any figure is drawn
+    summary = {"settings": config}
+    for name, (g, source) in models.items():
         out = root / name
         save_grid(g(fixed_latents(64, device=device)), out / "samples.png")
-        gen = torch.Generator().manual_seed(args.seed)
+        gen = torch.Generator().manual_seed(config["seed"])
         z = torch.randn(1, LATENT, generator=gen).to(device)
-        eps = args.eps if args.eps is not None else choose_eps(g, z, min(args.dims, LATENT))
+        eps = config["eps"] if config["eps"] is not None else choose_eps(g, z, min(config["dims"], LATENT))
         change = perturbation_ranking(g, z, eps)
         order = np.argsort(-change)
+        shown = order[:config["dims"]]
         write_csv(out / "perturbation_ranking.csv", [{"dim": int(i), "mean_abs_pixel_change": float(change[i])}
                                                       for i in order])
-        perturbation_figure(g, z, order[:args.dims], change, eps, out / "perturbations.png")
+        perturbation_figure(g, z, shown, change, eps, out / "perturbations.png")
         rows = []
-        for _ in range(args.pairs):
+        for _ in range(config["pairs"]):
             z0, z1 = (torch.randn(1, LATENT, generator=gen).to(device) for _ in range(2))
             rows += list(interpolations(g, z0, z1))
-        labelled_grid(torch.cat(rows), len(ALPHAS), [f"{kind} {p + 1}" for p in range(args.pairs)
+        labelled_grid(torch.cat(rows), len(ALPHAS), [f"{kind} {p + 1}" for p in range(config["pairs"])
                                                      for kind in ("latent", "data")],
                       [f"{a:g}" for a in ALPHAS], out / "interpolation.png", title="alpha (weight of the first end)")
-        summary[name] = {"eps": eps, "shown_dims": order[:args.dims].tolist(),
-                         "shown_change": [float(change[i]) for i in order[:args.dims]],
-                         "median_change": float(np.median(change)),
+        summary[name] = {"model": source, "eps": eps, "shown_dims": shown.tolist(),
+                         "shown_change": [float(change[i]) for i in shown], "median_change": float(np.median(change)),
                          "dims_above_visible": int((change >= VISIBLE).sum())}
-        print(f"{name}: eps {eps:g}; top dimensions {order[:args.dims].tolist()}; figures in {out}")
+        print(f"{name}: eps {eps:g}; top dimensions {shown.tolist()}; figures in {out}")
     write_json(root / "qualitative.json", summary)
-    values = {}
-    for name, r in summary.items():
-        tag = name.capitalize()
-        values.update({f"Pthree{tag}Eps": f"{r['eps']:g}", f"Pthree{tag}VisibleDims": str(r["dims_above_visible"]),
-                       f"Pthree{tag}MedianChange": f"{r['median_change']:.3f}",
-                       f"Pthree{tag}TopChange": f"{r['shown_change'][0]:.3f}",
-                       f"Pthree{tag}TopDims": ", ".join(map(str, r["shown_dims"]))})
-    write_tex_values(root / "qualitative_values.tex", {**values, "PthreeVisible": f"{VISIBLE:g}"})
+    vae, gan = summary["vae"], summary["gan"]
+    write_tex_values(root / "qualitative_values.tex", {
+        "PthreeVaeEps": f"{vae['eps']:g}", "PthreeVaeVisibleDims": str(vae["dims_above_visible"]),
+        "PthreeVaeMedianChange": f"{vae['median_change']:.3f}", "PthreeVaeTopChange": f"{vae['shown_change'][0]:.3f}",
+        "PthreeVaeTopDims": ", ".join(map(str, vae["shown_dims"])),
+        "PthreeGanEps": f"{gan['eps']:g}", "PthreeGanVisibleDims": str(gan["dims_above_visible"]),
+        "PthreeGanMedianChange": f"{gan['median_change']:.3f}", "PthreeGanTopChange": f"{gan['shown_change'][0]:.3f}",
+        "PthreeGanTopDims": ", ".join(map(str, gan["shown_dims"])),
+        "PthreeVisible": f"{VISIBLE:g}"})
 
 
 if __name__ == "__main__":

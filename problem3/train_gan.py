@@ -18,11 +18,20 @@ import torch
 
 from problem1.critics import gradient_penalty, wd_objective
 from problem3.augment import augment, parse_policy
-from problem3.common import FidMonitor, autocast, fixed_latents, prepare, save_grid, training_parser, write_run_summary
+from problem3.common import (
+    FidMonitor,
+    autocast,
+    fixed_latents,
+    prepare,
+    resolve_training,
+    save_grid,
+    training_parser,
+    write_run_summary,
+)
 from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator
-from utils.cli import UserError, cli
-from utils.report import plot_curves
-from utils.training import batch_indices
+from utils.cli import cli
+from utils.report import plot_curves, write_tex_values
+from utils.training import ResumableRun, batch_indices
 
 
 @torch.no_grad()
@@ -36,63 +45,71 @@ def critic_gap(critic: Critic, seen: torch.Tensor, held_out: torch.Tensor, batch
 
 @cli
 def main(argv=None):
-    ap = training_parser(__doc__, "gan")
-    args = ap.parse_args(argv)
-    run = prepare(args, "gan")  # fills the settings not given from the recipe
-    try:
-        policy = parse_policy(args.augment)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    if not 0 <= args.ema < 1:
-        raise UserError(f"--ema must be in [0, 1), got {args.ema}")
-    x, device, out = run.train, run.device, run.out
-    generator, critic = Generator(width=args.width).to(device), Critic(width=args.width).to(device)
-    average = copy.deepcopy(generator) if args.ema else None
+    config, device = resolve_training(training_parser(__doc__, "gan").parse_args(argv), "gan")
+    setup = prepare(config, device, "gan")
+    x, out = setup.train, setup.out
+    policy, precision, lam = parse_policy(config["augment"]), config["precision"], config["lam"]
+    generator = Generator(width=config["width"]).to(device)
+    critic = Critic(width=config["width"]).to(device)
+    average = copy.deepcopy(generator) if config["ema"] else None
     # fused: one kernel per update for all parameters (the GPU loop is bound by kernel launches)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.9), fused=True)
-    opt_c = torch.optim.Adam(critic.parameters(), lr=args.lr, betas=(0.5, 0.9), fused=True)
-    z_grid, fid = fixed_latents(device=device), FidMonitor(args, device, args.fid_samples)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config["lr"], betas=(0.5, 0.9), fused=True)
+    opt_c = torch.optim.Adam(critic.parameters(), lr=config["lr"], betas=(0.5, 0.9), fused=True)
+    z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
+    modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average else {})}
+    settings = setup.resume_settings(fid_reference=monitor.scorer.description)
 
-    def step(i: int) -> dict:
-        for j in range(args.n_critic):
-            pick = batch_indices(len(x), args.batch_size, i * args.n_critic + j, args.seed)
-            real = x[torch.from_numpy(pick).to(device)]
-            with torch.no_grad(), autocast(device, args.precision):
-                fake = generator(torch.randn(len(real), LATENT, device=device)).float()
-            both = augment(torch.cat([real, fake]), policy)  # one pass of each op for both halves (no batch norm)
-            real, fake = both[:len(real)], both[len(real):]
-            with autocast(device, args.precision):
-                scores = critic(both).float()
-                w = wd_objective(scores[:len(real)], scores[len(real):])
-                gp = gradient_penalty(critic, real, fake, args.lam)
-            loss_c = -(w - gp)
-            opt_c.zero_grad(set_to_none=True)
-            loss_c.backward()
-            opt_c.step()
-        with autocast(device, args.precision):
-            fake = augment(generator(torch.randn(args.batch_size, LATENT, device=device)), policy)
-            loss_g = -critic(fake).float().mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        if average is not None:
-            ema_update(average, generator, args.ema, i)
-        return {"critic_loss": loss_c.item(), "wasserstein": w.item(), "gradient_penalty": gp.item(),
-                "generator_loss": loss_g.item()}
+    with ResumableRun(out / "gan.pt", out / "train_log.csv", modules, {"generator": opt_g, "critic": opt_c},
+                      desc="WGAN-GP (SVHN)", num_steps=config["iterations"], settings=settings,
+                      meta={"model": "gan", "width": config["width"]}, restart=config["restart"]) as run:
+        for i in run.steps():
+            # critic: maximise E_data[T] - E_g[T] - lambda E[(||grad T|| - 1)^2], n_critic times
+            for j in range(config["n_critic"]):
+                pick = batch_indices(len(x), config["batch_size"], i * config["n_critic"] + j, config["seed"])
+                real = x[torch.from_numpy(pick).to(device)]
+                with torch.no_grad(), autocast(device, precision):
+                    fake = generator(torch.randn(len(real), LATENT, device=device)).float()
+                both = augment(torch.cat([real, fake]), policy)  # one pass of each op (the critic has no batch norm)
+                real, fake = both[:len(real)], both[len(real):]
+                with autocast(device, precision):
+                    scores = critic(both).float()
+                    w = wd_objective(scores[:len(real)], scores[len(real):])
+                    gp = gradient_penalty(critic, real, fake, lam)
+                loss_c = -(w - gp)
+                opt_c.zero_grad(set_to_none=True)
+                loss_c.backward()
+                opt_c.step()
+            # generator: maximise E_g[T]
+            with autocast(device, precision):
+                fake = augment(generator(torch.randn(config["batch_size"], LATENT, device=device)), policy)
+                loss_g = -critic(fake).float().mean()
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            if average is not None:
+                ema_update(average, generator, config["ema"], i)
+            run.log(i, {"critic_loss": run.finite(loss_c, i), "wasserstein": w.item(), "gradient_penalty": gp.item(),
+                        "generator_loss": run.finite(loss_g, i)})
+            if run.due(i, config["ckpt_every"]):  # samples, memorisation gap and FID, then the checkpoint
+                with run.evaluation():
+                    g = sampling_generator(average if average is not None else generator)
+                    save_grid(g(z_grid), out / "samples_latest.png")
+                    gap = critic_gap(critic, x, setup.valid) if len(setup.valid) else float("nan")
+                    metrics = {"critic_gap": gap, "fid": monitor(g)}
+                run.checkpoint(metrics)
 
-    def checkpoint_metrics() -> dict:
-        g = sampling_generator(average if average is not None else generator)
-        save_grid(g(z_grid), out / "samples_latest.png")
-        gap = critic_gap(critic, x, run.valid) if len(run.valid) else float("nan")
-        return {"critic_gap": gap, "fid": fid(g)}
-
-    modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average is not None else {})}
-    rows = run.fit("gan", "WGAN-GP (SVHN)", modules, {"generator": opt_g, "critic": opt_c}, step, checkpoint_metrics,
-                   seed=args.seed, restart=args.restart)
+    rows = run.history
     plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
                 out / "training_curves.png", title="WGAN-GP on SVHN (x: generator iterations)",
                 ylabels=["E_data[T] - E_g[T]", "lambda E[(||grad T|| - 1)^2]", "E_train[T] - E_held-out[T]"])
-    write_run_summary(run, "gan", rows, {"augment": ",".join(policy) or "none"})
+    summary = write_run_summary(setup, "gan", rows, run.saved)
+    write_tex_values(out / "values.tex", {
+        "PthreeGanIterations": str(config["iterations"]), "PthreeGanLr": f"{config['lr']:g}",
+        "PthreeGanWidth": str(config["width"]), "PthreeGanBatch": str(config["batch_size"]),
+        "PthreeGanImages": str(len(x)), "PthreeGanDataset": config["dataset"], "PthreeGanProfile": config["profile"],
+        "PthreeGanDevice": summary["device_name"], "PthreeGanMinutes": f"{summary['wall_s'] / 60:.1f}",
+        "PthreeGanNCritic": str(config["n_critic"]), "PthreeGanLam": str(lam), "PthreeGanAugment": config["augment"],
+        "PthreeGanEma": str(config["ema"]), "PthreeGanPrecision": precision})
     last = [r for r in rows if "fid" in r][-1]
     print(f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap {last['critic_gap']:.3f}; "
           f"FID {last['fid']:.0f}; outputs in {out}")

@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import torch
 
-from problem3.common import FidMonitor, fixed_latents, prepare, save_grid, training_parser, write_run_summary
+from problem3.common import (
+    FidMonitor,
+    fixed_latents,
+    prepare,
+    resolve_training,
+    save_grid,
+    training_parser,
+    write_run_summary,
+)
 from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss
-from utils.cli import UserError, cli
-from utils.report import plot_curves
-from utils.training import batch_indices
+from utils.cli import cli
+from utils.report import plot_curves, write_tex_values
+from utils.training import ResumableRun, batch_indices
 
 
 def kl_weight(step: int, warmup: int) -> float:
@@ -43,40 +51,50 @@ def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, see
 
 @cli
 def main(argv=None):
-    args = training_parser(__doc__, "vae").parse_args(argv)
-    run = prepare(args, "vae")
-    if args.kl_warmup < 0:
-        raise UserError(f"--kl-warmup must be 0 or more, got {args.kl_warmup}")
-    x, device, out = run.train, run.device, run.out
-    encoder, generator = Encoder(width=args.width).to(device), Generator(width=args.width).to(device)
-    opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=args.lr)
-    z_grid, fid = fixed_latents(device=device), FidMonitor(args, device, args.fid_samples)
+    config, device = resolve_training(training_parser(__doc__, "vae").parse_args(argv), "vae")
+    setup = prepare(config, device, "vae")
+    x, out = setup.train, setup.out
+    encoder = Encoder(width=config["width"]).to(device)
+    generator = Generator(width=config["width"]).to(device)
+    opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=config["lr"])
+    z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
+    settings = setup.resume_settings(fid_reference=monitor.scorer.description,
+                                     likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
 
-    def step(i: int) -> dict:
-        xb = x[torch.from_numpy(batch_indices(len(x), args.batch_size, i, args.seed)).to(device)]
-        nelbo, rec, kl = vae_loss(encoder, generator, xb)
-        beta = kl_weight(i, args.kl_warmup)
-        opt.zero_grad(set_to_none=True)
-        (rec + beta * kl).mean().backward()
-        opt.step()
-        return {"loss": nelbo.mean().item(), "kl": kl.mean().item(), "reconstruction": rec.mean().item(),
-                "kl_weight": beta}
+    with ResumableRun(out / "vae.pt", out / "train_log.csv", {"encoder": encoder, "generator": generator},
+                      {"adam": opt}, desc="VAE (SVHN)", num_steps=config["iterations"], settings=settings,
+                      meta={"model": "vae", "width": config["width"]}, restart=config["restart"]) as run:
+        for i in run.steps():
+            xb = x[torch.from_numpy(batch_indices(len(x), config["batch_size"], i, config["seed"])).to(device)]
+            nelbo, rec, kl = vae_loss(encoder, generator, xb)
+            beta = kl_weight(i, config["kl_warmup"])
+            opt.zero_grad(set_to_none=True)
+            (rec + beta * kl).mean().backward()
+            opt.step()
+            run.log(i, {"loss": run.finite(nelbo.mean(), i), "kl": kl.mean().item(),
+                        "reconstruction": rec.mean().item(), "kl_weight": beta})
+            if run.due(i, config["ckpt_every"]):  # samples, held-out ELBO and FID, then the checkpoint
+                with run.evaluation():
+                    g = sampling_generator(generator)
+                    save_grid(g(z_grid), out / "samples_latest.png")
+                    valid = validation_elbo(encoder, generator, setup.valid) if len(setup.valid) else {}
+                    metrics = {**valid, "fid": monitor(g)}
+                run.checkpoint(metrics)
 
-    def checkpoint_metrics() -> dict:
-        g = sampling_generator(generator)
-        save_grid(g(z_grid), out / "samples_latest.png")
-        return {**(validation_elbo(encoder, generator, run.valid) if len(run.valid) else {}), "fid": fid(g)}
-
-    rows = run.fit("vae", "VAE (SVHN)", {"encoder": encoder, "generator": generator}, {"adam": opt}, step,
-                   checkpoint_metrics, seed=args.seed, restart=args.restart,
-                   likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
-    checkpoints = [r for r in rows if "fid" in r]
+    rows = run.history
     plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
                 out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "
-                f"{args.kl_warmup} iterations)", ylabels=["negative ELBO (nats per image)", "KL (nats per image)",
-                                                           "-log p(x|z) (nats per image)"])
-    write_run_summary(run, "vae", rows)
-    last = checkpoints[-1]
+                f"{config['kl_warmup']} iterations)", ylabels=["negative ELBO (nats per image)", "KL (nats per image)",
+                                                               "-log p(x|z) (nats per image)"])
+    summary = write_run_summary(setup, "vae", rows, run.saved)
+    last = [r for r in rows if "fid" in r][-1]
+    write_tex_values(out / "values.tex", {
+        "PthreeVaeIterations": str(config["iterations"]), "PthreeVaeLr": f"{config['lr']:g}",
+        "PthreeVaeWidth": str(config["width"]), "PthreeVaeBatch": str(config["batch_size"]),
+        "PthreeVaeImages": str(len(x)), "PthreeVaeDataset": config["dataset"], "PthreeVaeProfile": config["profile"],
+        "PthreeVaeDevice": summary["device_name"], "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
+        "PthreeVaeKlWarmup": str(config["kl_warmup"]),
+        **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {})})
     print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
           f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}")
 

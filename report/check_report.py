@@ -1,5 +1,6 @@
-"""Check a built report: the PDF exists, has one section per problem, includes every figure the README
-lists, and shows no 'Missing result' placeholder.  python report/check_report.py report/report.pdf"""
+"""Check a built report: the PDF exists, has one section per problem, includes every figure and values file
+that the main job's steps name (utils/pipeline.py), and shows no 'Missing result' placeholder.
+    python report/check_report.py report/report.pdf"""
 from __future__ import annotations
 
 import re
@@ -7,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from utils.pipeline import STEPS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def readme_figures() -> list[str]:
-    """Figure paths (relative to the results dir) listed in the README's question table."""
-    return sorted(set(re.findall(r"`((?:problem\d)/[\w/]+\.png)`", (ROOT / "README.md").read_text())))
+def expected_inputs() -> list[str]:
+    """Figures and values files the report must read, relative to the results directory."""
+    return [f for step in STEPS for f in step.figures + step.values]
 
 
 def check(pdf: Path) -> list[str]:
@@ -27,12 +30,9 @@ def check(pdf: Path) -> list[str]:
         problems.append("the PDF shows missing-result placeholders")
     fls = pdf.with_suffix(".fls")
     inputs = fls.read_text() if fls.exists() else ""
-    figures = readme_figures()
-    if not figures:
-        problems.append("README lists no figures")
-    for fig in figures:
-        if not re.search(rf"^INPUT .*{re.escape(fig)}$", inputs, re.M):
-            problems.append(f"figure {fig} is not in the PDF")
+    for path in expected_inputs():
+        if not re.search(rf"^INPUT .*{re.escape(path)}$", inputs, re.M):
+            problems.append(f"{path} is not in the PDF")
     return problems
 
 
@@ -43,4 +43,4 @@ if __name__ == "__main__":
         print(f"report check: {p}", file=sys.stderr)
     if found:
         raise SystemExit(1)
-    print(f"report check: {pdf} OK ({len(readme_figures())} figures, 3 problem sections)")
+    print(f"report check: {pdf} OK ({len(expected_inputs())} figures and values files, 3 problem sections)")

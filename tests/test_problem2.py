@@ -22,6 +22,7 @@ from problem2.layers import (
     plain_pytorch_layers,
 )
 from problem2.model import VAE, gaussian_kl, negative_elbo
+from utils import config as cfg
 from utils.cli import UserError
 from utils.training import load_checkpoint
 
@@ -272,13 +273,18 @@ def test_download_path_over_local_http(tmp_path, http_server):
 
 
 # ----------------------------------------------------------------------------- training, resume, scripts
+def _vae_config(**changes) -> dict:
+    """train_vae.py's settings with small batches, as its one configuration path resolves them."""
+    return {**cfg.COMMON, **train_vae.DEFAULTS, "batch_size": 16, "epochs": 1, **changes}
+
+
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((48, 1, 28, 28)) > 0.8).astype(np.float32)
-    kw = dict(batch_size=16, lr=3e-4, seed=0, device=torch.device("cpu"))
-    straight, rows = train_vae.fit(x, x[:8], tmp_path / "a", epochs=2, **kw)
-    train_vae.fit(x, x[:8], tmp_path / "b", epochs=1, **kw)
-    resumed, rows_b = train_vae.fit(x, x[:8], tmp_path / "b", epochs=2, **kw)
+    cpu = torch.device("cpu")
+    straight, rows = train_vae.fit(x, x[:8], tmp_path / "a", _vae_config(epochs=2), cpu)
+    train_vae.fit(x, x[:8], tmp_path / "b", _vae_config(epochs=1), cpu)
+    resumed, rows_b = train_vae.fit(x, x[:8], tmp_path / "b", _vae_config(epochs=2), cpu)
     for p, q in zip(straight.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(p, q)
     assert [r["valid_elbo"] for r in rows] == [r["valid_elbo"] for r in rows_b]
@@ -287,13 +293,15 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
 def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((32, 1, 28, 28)) > 0.8).astype(np.float32)
-    kw = dict(batch_size=16, seed=0, device=torch.device("cpu"))
-    train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=3e-4, **kw)
+    cpu = torch.device("cpu")
+    train_vae.fit(x, x[:8], tmp_path, _vae_config(), cpu)
     with pytest.raises(UserError, match=r"lr 0\.0003 -> 0\.01"):
-        train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=1e-2, **kw)
+        train_vae.fit(x, x[:8], tmp_path, _vae_config(lr=1e-2), cpu)
+    with pytest.raises(UserError, match="valid_images None -> 4"):  # what a logged number means is checked too
+        train_vae.fit(x, x[:4], tmp_path, _vae_config(valid_images=4), cpu)
     with pytest.raises(UserError, match="data"):
-        train_vae.fit(1 - x, x[:8], tmp_path, epochs=1, lr=3e-4, **kw)
-    _, rows = train_vae.fit(x, x[:8], tmp_path, epochs=1, lr=1e-2, restart=True, **kw)
+        train_vae.fit(1 - x, x[:8], tmp_path, _vae_config(), cpu)
+    _, rows = train_vae.fit(x, x[:8], tmp_path, _vae_config(lr=1e-2, restart=True), cpu)
     assert torch.load(tmp_path / "vae.pt", weights_only=True)["settings"]["lr"] == 1e-2 and len(rows) == 1
 
 

@@ -334,7 +334,7 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, o
                         "--iterations", "1", "--width", "8", "--batch-size", "4", "--n-critic", "1",
                         "--model", str(model), "--fid-samples", "4"])
     run = json.loads((isolated_results / "problem3" / "gan" / "run.json").read_text())
-    assert run["profile"] == "gpu" and run["augment"] == RECIPES["gpu"]["gan"]["augment"] != "none"
+    assert run["profile"] == "gpu" and run["settings"]["augment"] == RECIPES["gpu"]["gan"]["augment"] != "none"
     assert run["settings"]["ema"] == RECIPES["gpu"]["gan"]["ema"] and run["settings"]["iterations"] == 1
     with pytest.raises(SystemExit):
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--augment", "flip", "--iterations", "1",

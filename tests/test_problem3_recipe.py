@@ -7,9 +7,10 @@ import torch
 
 from problem3 import augment as aug
 from problem3 import data as svhn
-from problem3.common import training_parser
+from problem3 import recipes
+from problem3.common import resolve_training, training_parser
 from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
-from problem3.recipes import QUICK, RECIPES, apply_recipe, pick_profile
+from problem3.recipes import QUICK, RECIPES, pick_profile
 from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
 from utils.cli import UserError
@@ -20,6 +21,11 @@ def _args(model, argv):
     return training_parser("doc", model).parse_args(argv)
 
 
+def _settings(model, argv, dataset="svhn"):
+    """The settings a training script resolves, without reading data (the dataset named, never looked up)."""
+    return resolve_training(_args(model, ["--dataset", dataset, "--device", "cpu", *argv]), model)[0]
+
+
 def test_the_profile_follows_the_device_unless_named():
     assert pick_profile("auto", torch.device("cpu")) == "cpu"
     assert pick_profile("auto", torch.device("cuda")) == "gpu"
@@ -27,23 +33,46 @@ def test_the_profile_follows_the_device_unless_named():
     assert RECIPES["gpu"]["gan"]["iterations"] > RECIPES["cpu"]["gan"]["iterations"]
 
 
-def test_explicit_flags_win_over_quick_and_over_the_profile():
-    args = _args("gan", ["--quick", "--iterations", "7", "--n-critic", "3"])
-    settings = apply_recipe(args, "gan", "gpu")
-    assert settings["iterations"] == 7 and settings["n_critic"] == 3          # explicit
-    assert settings["ckpt_every"] == QUICK["gan"]["ckpt_every"]                # quick
-    assert settings["width"] == RECIPES["gpu"]["gan"]["width"]                 # profile
-    plain = apply_recipe(_args("vae", []), "vae", "cpu")
-    assert plain == RECIPES["cpu"]["vae"]
+def test_explicit_flags_win_over_quick_and_over_the_profile(capsys):
+    config = _settings("gan", ["--profile", "gpu", "--quick", "--iterations", "7", "--n-critic", "3"])
+    assert config["iterations"] == 7 and config["n_critic"] == 3             # explicit
+    assert config["ckpt_every"] == QUICK["gan"]["ckpt_every"]                # quick
+    assert config["width"] == RECIPES["gpu"]["gan"]["width"]                 # profile
+    assert config["profile"] == "gpu" and config["fid_samples"] == 1000      # shared defaults
+    plain = _settings("vae", ["--profile", "cpu"])
+    assert {k: plain[k] for k in RECIPES["cpu"]["vae"]} == RECIPES["cpu"]["vae"]
+    assert "settings: " in capsys.readouterr().out                           # printed at the start
+
+
+def test_the_parsed_arguments_hold_only_the_flags_given():
+    args = _args("gan", ["--lr", "0.5"])
+    assert vars(args) == {"lr": 0.5}
+    _settings("gan", ["--lr", "0.5"])
+    assert vars(args) == {"lr": 0.5}  # resolving writes nothing into them
 
 
 def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profile():
-    small = apply_recipe(_args("vae", []), "vae", "gpu", "svhn-partial")
-    assert small == RECIPES["cpu"]["vae"] != RECIPES["gpu"]["vae"]
-    assert apply_recipe(_args("vae", []), "vae", "gpu", "svhn") == RECIPES["gpu"]["vae"]
-    assert apply_recipe(_args("gan", []), "gan", "gpu", "svhn-partial") == RECIPES["gpu"]["gan"]
-    explicit = apply_recipe(_args("vae", ["--width", "64"]), "vae", "gpu", "svhn-partial")
+    small = _settings("vae", ["--profile", "gpu"], "svhn-partial")
+    assert {k: small[k] for k in RECIPES["cpu"]["vae"]} == RECIPES["cpu"]["vae"] != RECIPES["gpu"]["vae"]
+    full = _settings("vae", ["--profile", "gpu"], "svhn")
+    assert {k: full[k] for k in RECIPES["gpu"]["vae"]} == RECIPES["gpu"]["vae"]
+    explicit = _settings("vae", ["--profile", "gpu", "--width", "64"], "svhn-partial")
     assert explicit["width"] == 64 and explicit["iterations"] == RECIPES["cpu"]["vae"]["iterations"]
+
+
+@pytest.mark.parametrize("flags, fast", [({"avx512f", "avx512_bf16"}, True), ({"amx_bf16"}, True),
+                                         ({"avx512f", "avx512_vnni"}, False), (set(), False)])
+def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, capsys, flags, fast):
+    monkeypatch.setattr(recipes, "cpu_flags", lambda: flags)
+    assert recipes.fast_bf16(torch.device("cpu")) is (fast and torch.backends.mkldnn.is_available())
+    config = _settings("gan", ["--profile", "cpu"])
+    assert config["precision"] == ("bf16" if recipes.fast_bf16(torch.device("cpu")) else "fp32")
+    assert ("not fast" in capsys.readouterr().err) is (config["precision"] == "fp32")
+
+
+def test_cpu_flags_are_read_from_cpuinfo():
+    flags = recipes.cpu_flags()
+    assert isinstance(flags, set) and ("fpu" in flags or not flags)
 
 
 @pytest.mark.parametrize("argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils.cli import Interrupted, UserError, fill_sized_defaults, sized_flag
+from utils import config as cfg
+from utils.cli import Interrupted, UserError
 from utils.training import ResumableRun, rng_state, set_rng_state
 
 
@@ -79,18 +80,19 @@ def test_rng_state_round_trip_restores_the_numpy_and_python_positions():
     assert torch.equal(expected[3], again[3])
 
 
-def test_quick_changes_defaults_only():
-    import argparse
+def test_settings_are_defaults_then_layers_then_quick_then_explicit_flags():
+    ap = cfg.parser("doc")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--lr", type=float)
 
-    def parse(argv):
-        ap = argparse.ArgumentParser()
-        ap.add_argument("--quick", action="store_true")
-        sized_flag(ap, "--steps", 2000, 300, "steps")
-        return fill_sized_defaults(ap.parse_args(argv))
+    def resolve(argv):
+        return cfg.resolve(ap.parse_args(argv), {"steps": 2000, "lr": 0.1}, {"lr": 0.2}, quick={"steps": 300})
 
-    assert parse([]).steps == 2000 and parse(["--quick"]).steps == 300
-    assert parse(["--quick", "--steps", "100"]).steps == 100
-    assert not any(k.startswith("_sized_") for k in vars(parse([])))
+    assert resolve([]) == {**cfg.COMMON, "steps": 2000, "lr": 0.2}
+    assert resolve(["--quick"])["steps"] == 300 and resolve(["--quick"])["quick"] is True
+    assert resolve(["--quick", "--steps", "100", "--lr", "0.5"])["steps"] == 100
+    assert resolve(["--lr", "0.5"])["lr"] == 0.5
+    assert set(cfg.resume_settings(resolve([]), "steps")) == {"lr", "seed"}  # not where it runs, nor its length
 
 
 def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):

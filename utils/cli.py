@@ -1,7 +1,8 @@
-"""The command line: one-line errors, the flags every script shares, progress bars."""
+"""The command line: one-line errors, validated argument types, progress bars."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Callable, Iterable
 
@@ -33,44 +34,75 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
     return wrapped
 
 
+def _number(text: str, kind, what: str):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type for counts that must be at least 1 (epochs, iterations, batch sizes, K, n)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    value = _number(text, int, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
-def common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Flags every script shares."""
-    parser.add_argument("--data-dir", default=None, help="data directory (default: $A3_DATA_DIR or ./data)")
-    parser.add_argument("--results-dir", default=None, help="results root (default: $A3_RESULTS_DIR or ./results)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--quick", action="store_true",
-                        help="minutes-long smoke run: reduced defaults (explicit flags still win)")
-    return parser
+def int_at_least(minimum: int):
+    """argparse type for a whole number of at least ``minimum``."""
+    def convert(text: str) -> int:
+        value = _number(text, int, "a whole number")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    convert.__name__ = f"whole number >= {minimum}"
+    return convert
 
 
-def sized_flag(parser: argparse.ArgumentParser, flag: str, full, quick, help: str, convert=None) -> None:
-    """A flag whose default is ``full``, or ``quick`` under --quick; a value given explicitly always wins
-    (see :func:`fill_sized_defaults`)."""
-    parser.add_argument(flag, type=convert or type(full), default=None,
-                        help=f"{help} (default: {full}; with --quick: {quick})")
-    parser.set_defaults(**{"_sized_" + flag.lstrip("-").replace("-", "_"): (full, quick)})
+def seed(text: str) -> int:
+    """argparse type for a random seed: numpy and torch take 0 to 2^32 - 1."""
+    value = _number(text, int, "an integer seed")
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"a seed must be in 0 .. 2^32 - 1, got {value}")
+    return value
 
 
-def fill_sized_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    """Give every :func:`sized_flag` left unset its full or quick default."""
-    for key, (full, quick) in [(k, v) for k, v in vars(args).items() if k.startswith("_sized_")]:
-        name = key[len("_sized_"):]
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
-        delattr(args, key)
-    return args
+def finite_float(text: str) -> float:
+    """argparse type for any finite number (no nan, no inf)."""
+    return _number(text, float, "a number")
+
+
+def positive_float(text: str) -> float:
+    """argparse type for a finite number above 0 (learning rates, step sizes)."""
+    value = _number(text, float, "a positive number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
+    return value
+
+
+def float_at_least(minimum: float):
+    """argparse type for a finite number of at least ``minimum``."""
+    def convert(text: str) -> float:
+        value = _number(text, float, "a number")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
+        return value
+
+    convert.__name__ = f"number >= {minimum:g}"
+    return convert
+
+
+def fraction(text: str) -> float:
+    """argparse type for a finite number in [0, 1)."""
+    value = _number(text, float, "a number")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value:g}")
+    return value
 
 
 def progress(iterable: Iterable | None = None, **kw):

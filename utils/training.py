@@ -1,14 +1,17 @@
 """Resumable training runs: atomic checkpoints (settings checked on resume), the log, and the random state."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
 import os
 import random
 import sys
 import time
+import zipfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -25,17 +28,64 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint`; one clear error if missing or corrupt."""
+    """Load a checkpoint written by :func:`save_checkpoint`, verified: every member of torch's zip file against
+    the CRC-32 stored with it (torch.load itself does not check them), and every weight finite. One clear error
+    if it is missing or fails either check."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path} (train the model first)")
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+        state = torch.load(path, map_location=device, weights_only=True) if damaged is None else None
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
         raise UserError(f"corrupt or unreadable checkpoint {path}: {type(e).__name__}") from None
+    if damaged is not None:
+        raise UserError(f"corrupt checkpoint {path}: {damaged} fails its CRC-32 check (delete it, or --restart)")
     if not isinstance(state, dict):
         raise UserError(f"corrupt checkpoint {path}: expected a dict")
+    for name, module in state.get("modules", {}).items():
+        bad = [k for k, v in module.items() if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
+        if bad:
+            raise UserError(f"checkpoint {path}: {name}.{bad[0]} holds nan or inf (training diverged; --restart)")
     return state
+
+
+def require_finished(state: dict, path: str | os.PathLike, allow_unfinished: bool = False) -> int:
+    """The step of a training checkpoint; one clear error if its training has not reached its last step, unless
+    ``allow_unfinished`` (then a note names the step used)."""
+    step, total = state.get("step"), state.get("num_steps")
+    if step is None or step != total:
+        if not allow_unfinished:
+            raise UserError(f"{path} is at step {step} of {total}: its training has not finished (run the training "
+                            "again to resume it, or pass --allow-unfinished to use it as it is)")
+        print(f"note: using the unfinished checkpoint {path} at step {step} of {total}", file=sys.stderr)
+    return step
+
+
+@contextlib.contextmanager
+def directory_lock(directory: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (a ``.lock`` file in it); one clear error, naming the process that
+    holds it, if another run has it. The lock goes with the process, so a killed run leaves none behind."""
+    path = Path(directory) / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise UserError(f"{directory} is in use by a run still going ({holder}): wait for it, or use another "
+                            "--results-dir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def rng_state() -> dict:
@@ -98,16 +148,20 @@ class ResumableRun:
     """A training run that checkpoints atomically and resumes; the script owns its loop::
 
         with ResumableRun(ckpt, log, {"vae": model}, {"adam": opt}, num_steps=n, settings=s, desc="VAE") as run:
-            for step in run.steps():  # the steps left, with a progress bar
-                if run.log(step, train_step(step), every=steps_per_epoch):  # a CSV row: the means since the last
-                    run.checkpoint(validation)  # validation() in eval mode, no grad; then everything is saved
+            for step in run.steps():          # the steps left, with a progress bar
+                ...                           # the update, written out in the script
+                if run.log(step, {"loss": run.finite(loss, step)}, every=steps_per_epoch):  # a row of means
+                    with run.evaluation():    # eval mode, no gradients
+                        metrics = validate()
+                    run.checkpoint(metrics)   # joins the row; then everything is saved
 
     If ``ckpt_path`` exists (and not ``restart``), the modules, optimisers, random state and log are restored from
     it and the run gives the same result as an uninterrupted one. ``settings`` (every setting that shapes the run
     except its length, and a data fingerprint) is stored with the library versions; a checkpoint made with other
     settings, or past ``num_steps``, is refused (:func:`check_resume`); a finished one is extended when
     ``num_steps`` is larger. ``meta`` (e.g. the architecture's width) is stored for loaders. Ctrl-C inside the
-    ``with`` block becomes :class:`Interrupted`, naming the step and the checkpoint kept."""
+    ``with`` block becomes :class:`Interrupted`, naming the step and the checkpoint kept. The checkpoint's
+    directory is locked for the run (:func:`directory_lock`)."""
 
     def __init__(self, ckpt_path: str | os.PathLike, log_path: str | os.PathLike, modules: dict[str, torch.nn.Module],
                  optimizers: dict[str, torch.optim.Optimizer], *, num_steps: int, settings: dict | None, desc: str,
@@ -115,8 +169,14 @@ class ResumableRun:
         self.ckpt_path, self.log_path, self.modules, self.optimizers = Path(ckpt_path), log_path, modules, optimizers
         self.num_steps, self.settings, self.desc, self.meta = num_steps, settings, desc, meta or {}
         self.start, self.history, self.elapsed_before = 0, [], 0.0
-        if self.ckpt_path.exists() and not restart:
-            self._resume()
+        self._lock = directory_lock(self.ckpt_path.parent)
+        self._lock.__enter__()
+        try:
+            if self.ckpt_path.exists() and not restart:
+                self._resume()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
         self.step, self.saved = self.start, self.start or None
         self._sums: dict[str, float] = {}
         self._count, self._t0, self._bar = 0, time.time(), None
@@ -148,6 +208,7 @@ class ResumableRun:
         if self._bar is not None:
             self._bar.close()
         self._set_training(False)
+        self._lock.__exit__(None, None, None)
         if kind is KeyboardInterrupt:
             kept = f"checkpoint at step {self.saved} kept ({self.ckpt_path})" if self.saved else \
                 "no checkpoint written yet"
@@ -184,14 +245,30 @@ class ResumableRun:
         """Whether ``step`` ends a period of ``every`` steps, or the run."""
         return (step + 1) % every == 0 or step + 1 == self.num_steps
 
-    def checkpoint(self, evaluate: Callable[[], dict] | None = None) -> None:
-        """Add ``evaluate()`` (run in eval mode without gradients) to the last log row, then save the checkpoint
-        (modules, optimisers, random state, log) and the CSV log atomically."""
-        if evaluate is not None:
-            self._set_training(False)
+    def finite(self, value: torch.Tensor, step: int) -> float:
+        """``value`` as a float; one clear error naming the step if it is nan or inf (training diverged)."""
+        number = value.item() if torch.is_tensor(value) else float(value)
+        if not math.isfinite(number):
+            kept = f"the checkpoint at step {self.saved} is kept" if self.saved else "no checkpoint was written"
+            raise UserError(f"{self.desc}: the loss is {number} at step {step + 1}: training diverged ({kept}; "
+                            "try a smaller --lr)")
+        return number
+
+    @contextlib.contextmanager
+    def evaluation(self) -> Iterator[None]:
+        """The modules in eval mode and no gradients recorded, for monitoring inside the loop."""
+        self._set_training(False)
+        try:
             with torch.no_grad():
-                self.history[-1].update({k: float(v) for k, v in evaluate().items()})
+                yield
+        finally:
             self._set_training(True)
+
+    def checkpoint(self, metrics: dict | None = None) -> None:
+        """Add ``metrics`` (e.g. validation, computed under :meth:`evaluation`) to the last log row, then save the
+        checkpoint (modules, optimisers, random state, log) and the CSV log atomically."""
+        if metrics:
+            self.history[-1].update({k: float(v) for k, v in metrics.items()})
         done = self.step + 1
         save_checkpoint(self.ckpt_path, {
             "step": done, "num_steps": self.num_steps, "history": self.history, "rng": rng_state(), "meta": self.meta,
