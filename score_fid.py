@@ -1,31 +1,29 @@
-"""FID of a directory of samples against real SVHN test images, with features from the course's SVHN classifier.
+"""FID of sample directories against real SVHN test images, with features from the course's SVHN classifier.
 
-    python score_fid.py path/to/sample_directory/ [--model svhn_classifier.pt] [--data-dir DIR]
+    python score_fid.py path/to/sample_directory/            # the course's call: prints "FID score: <value>"
+    python score_fid.py DIR1 DIR2 ... [--csv scores.csv]     # a grader's: one classifier, one reference, a line each
+    python score_fid.py --save-stats ref.npz                 # the reference's statistics, to reuse with --reference
 
-``sample_directory`` must hold exactly one subdirectory (e.g. ``samples/``); every image inside it, nested
-folders included, is scored (the course's ImageFolder reading). Images are resized to 32x32, scaled to
-[0, 1] and normalised to [-1, 1]; features are the classifier's 512-d ``extract_features`` (its
-convolutional stack). The reference is the SVHN test split (26,032 images) when ``test_32x32.mat`` is in
-the data directory or can be downloaded, else the first 10,000 test images of ``svhn_test_10k.npz``; the
-printed line names which. The classifier is ``--model``, else ./svhn_classifier.pt, else the one in the
-data directory.
-
-    FID = ||mu_p - mu_q||^2 + Tr(S_p + S_q - 2 (S_p S_q)^{1/2})     (Eq. 1 of the assignment)
-
-The course's entry point and its ``calculate_fid_score``; the pieces live in problem3/: classifier.py (the
-network and its safe loading), images.py (reading sample folders), frechet.py (features, statistics, the
-distance, the cached reference statistics).
+Each directory must hold exactly one subdirectory of images (nested folders included, as the course's
+ImageFolder reads them), resized to 32x32 and normalised to [-1, 1]; the features are the classifier's 512-d
+``extract_features``. The reference (``--reference``) is the SVHN test split when ``test_32x32.mat`` is present
+or downloadable, else its first 10,000 images (``svhn_test_10k.npz``), or a statistics file; the line on stderr
+names it. FID = ||mu_p - mu_q||^2 + Tr(S_p + S_q - 2 (S_p S_q)^{1/2}) (Eq. 1 of the assignment). The pieces live
+in problem3/: classifier.py (the network, loaded safely), images.py, frechet.py (features, statistics, distance).
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from problem3.common import add_fid_flags
 from problem3.frechet import FidScorer, feature_statistics, frechet_distance
-from utils.cli import cli
+from utils.cli import UserError, cli
+from utils.report import write_csv
 
 
 def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
@@ -39,20 +37,32 @@ def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
 @cli
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("directory", help="directory holding one subdirectory of sample images")
-    ap.add_argument("--model", default=None, help="classifier (.pt of the course, or state-dict .npz); default: "
-                                                  "./svhn_classifier.pt, else the one in the data directory")
-    ap.add_argument("--reference", default="auto", choices=["auto", "svhn-test", "svhn-test-10k"],
-                    help="real test images to compare with (default: auto = the SVHN test split, 26,032 images, "
-                         "when test_32x32.mat is present or downloadable, else its first 10,000 images)")
-    ap.add_argument("--data-dir", default=None, help="data directory: reference images and, if not at the top "
-                                                     "level, the classifier (default: $A3_DATA_DIR or ./data)")
-    ap.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    ap.add_argument("directory", nargs="*", help="directories, each holding one subdirectory of sample images")
+    add_fid_flags(ap)
+    ap.add_argument("--csv", help="also write directory, FID, reference to this CSV file")
+    ap.add_argument("--save-stats", help="write the reference's statistics to this .npz (usable as --reference)")
+    ap.add_argument("--cache-dir", help="where reference statistics are cached (default: $A3_FID_CACHE, else "
+                                        "<results>/fid_cache)")
+    ap.add_argument("--data-dir", help="data directory: reference images and, if not at the top level, the "
+                                       "classifier (default: $A3_DATA_DIR or ./data)")
+    ap.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     args = ap.parse_args(argv)
-    scorer = FidScorer(args.model, args.reference, args.data_dir, args.device)
-    fid = scorer.score_directory(args.directory)
+    if not args.directory and not args.save_stats:
+        raise UserError("name at least one sample directory (or --save-stats FILE)")
+    missing = [d for d in args.directory if not Path(d).is_dir()]
+    if missing:
+        raise UserError(f"not a directory: {', '.join(missing)}")
+    scorer = FidScorer(args.model, args.reference or "auto", args.data_dir, args.device, args.cache_dir)
     print(f"reference: {scorer.description}", file=sys.stderr)
-    print("FID score:", fid)
+    if args.save_stats:
+        print(f"reference statistics written to {scorer.save_stats(Path(args.save_stats))}", file=sys.stderr)
+    rows = []
+    for directory in args.directory:
+        fid = scorer.score_directory(directory)
+        rows.append({"directory": directory, "fid": fid, "reference": scorer.description})
+        print("FID score:", fid) if len(args.directory) == 1 else print(f"{directory}: FID score: {fid}", flush=True)
+    if args.csv:
+        write_csv(args.csv, rows)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ class _ExpELU(torch.autograd.Function):
 
 
 class ExpELU(nn.ELU):
-    """nn.ELU (alpha = 1) through exp instead of expm1: the CPU build of torch here has no vectorised expm1, which
-    made ELU ~10x slower than exp (3.1 ms vs 0.3 ms on 692k values) and 18% of a VAE training step. exp(x) - 1
-    differs from expm1(x) by < 6e-8 in absolute value."""
+    """nn.ELU (alpha = 1) through exp instead of expm1: torch's CPU build has no vectorised expm1, so the stock ELU
+    is a large share of a VAE training step (docs/performance.md). exp(x) - 1 differs from expm1(x) by < 6e-8 in
+    absolute value."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.alpha != 1.0 or self.inplace:
@@ -92,8 +92,8 @@ def bilinear_kron(h: int, w: int, scale: int, dtype: torch.dtype, device: torch.
 class MatmulUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
     """nn.UpsamplingBilinear2d (align_corners=True) as matrix products, the same linear map (equal up to float
     rounding): a small map (at most 64 pixels) times the Kronecker product of the row and column interpolation
-    matrices, one matmul; a larger one as A_h x A_w^T, two small matmuls. Several times faster on the CPU than the
-    interpolation kernel (bench/bench_importance_sampling.py)."""
+    matrices, one matmul; a larger one as A_h x A_w^T, two small matmuls. Matmuls are the CPU's fastest kernels;
+    the interpolation kernel is not (bench/bench_importance_sampling.py)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -106,8 +106,8 @@ class MatmulUpsamplingBilinear2d(nn.UpsamplingBilinear2d):
 class ConvToOneChannel(nn.Conv2d):
     """A Conv2d with one output channel (here 16 -> 1, 3x3, padding 2), computed tap by tap: one matmul projects
     the C input channels onto each of the kh * kw kernel taps, P[k] = sum_c W[0, c, k] x[c], and the output is the
-    sum of the padded P[k] shifted by tap k. The same sums as the convolution, about 3x faster than oneDNN's kernel
-    for a single output channel."""
+    sum of the padded P[k] shifted by tap k. The same sums as the convolution; oneDNN's kernel is slow for a single
+    output channel."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.out_channels != 1 or self.stride != (1, 1) or self.dilation != (1, 1) or self.groups != 1 \

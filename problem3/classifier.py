@@ -23,9 +23,6 @@ CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a38
 CLASSIFIER_URL = ("https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
                   "master/assignment3/svhn_classifier.pt")
 
-FEATURE_DIM = 512
-
-
 class Classifier(nn.Module):
     """The course's SVHN classifier (same layout and state-dict keys). Input (N, 3, 32, 32) in [-1, 1]."""
 
@@ -137,6 +134,8 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
         raise UserError(f"{path} holds a {type(state).__name__}, not the classifier or its state dict")
     check_classifier_state(state, model.state_dict(), path)
     model.load_state_dict(state)
+    if not all(p.isfinite().all() for p in model.parameters()):
+        raise UserError(f"{path}: the classifier's weights hold nan or inf; not the course's classifier")
     return model.to(get_device(device)).eval()
 
 

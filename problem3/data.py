@@ -7,12 +7,8 @@ Training images (``--dataset``):
 * ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files (no
   labels), a small real training set; a seeded 64-image validation part is held out.
 * ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
-
-FID reference (``--reference``), never a training image:
-* ``svhn-test``: test_32x32.mat (26,032 images), present or downloaded.
-* ``svhn-test-10k``: svhn_test_10k.npz, the first 10,000 images of the same test split.
-* ``auto``: ``svhn-test`` when available, else ``svhn-test-10k``.
-
+FID reference (``--reference``), never a training image: ``svhn-test`` (test_32x32.mat, 26,032 images, present or
+downloaded), ``svhn-test-10k`` (svhn_test_10k.npz, its first 10,000 images), ``auto`` (the first when available).
 Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1, 1].
 """
 from __future__ import annotations
@@ -153,13 +149,6 @@ def read_reference_images(path: Path, kind: str, root=None) -> tuple[np.ndarray,
         return x, f"SVHN test, {len(x):,} images"
     x = _load_npz_images(path, ["x"], TEN_K_REFERENCE)
     return x, f"SVHN test, first {len(x):,} images"
-
-
-def load_reference_images(reference: str = "auto", root=None) -> tuple[np.ndarray, Path, str]:
-    """(images, source file, description) of the FID reference (:func:`reference_file`)."""
-    path, kind = reference_file(reference, root)
-    x, description = read_reference_images(path, kind, root)
-    return x, path, description
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:

@@ -2,6 +2,9 @@
 statistics of the real test images, and a scorer that holds both."""
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -12,6 +15,7 @@ import torch
 from problem3.classifier import Classifier, default_classifier_path, load_classifier
 from problem3.data import read_reference_images, reference_file
 from problem3.images import list_images, load_images, to_classifier_input
+from utils.cli import UserError
 from utils.files import file_hash, write_npz
 from utils.runtime import results_dir
 
@@ -59,39 +63,100 @@ def frechet_distance(mu_p, sigma_p, mu_q, sigma_q) -> float:
     return max(fid, 0.0)  # >= 0 in exact arithmetic: a negative value is rounding (identical sets)
 
 
+STATS_KEYS = ("mu", "sigma", "description", "classifier", "source", "checksum")
+
+
+def _stats_checksum(mu: np.ndarray, sigma: np.ndarray, description: str, classifier: str, source: str) -> str:
+    h = hashlib.sha256(f"{description}|{classifier}|{source}".encode())
+    h.update(np.ascontiguousarray(mu, np.float64).data)
+    h.update(np.ascontiguousarray(sigma, np.float64).data)
+    return h.hexdigest()
+
+
+def write_stats(path: Path, mu, sigma, description: str, classifier: str, source: str) -> Path:
+    """Save reference statistics as an .npz: mu (d,), sigma (d, d), what they describe, the SHA-256 prefixes of
+    the classifier and of the images they come from, and a checksum of all of it."""
+    return write_npz(path, {"mu": mu, "sigma": sigma, "description": np.array(description),
+                            "classifier": np.array(classifier), "source": np.array(source),
+                            "checksum": np.array(_stats_checksum(mu, sigma, description, classifier, source))})
+
+
+def read_stats(path: Path, classifier: str) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(mu, sigma, description, source) of a statistics file written by :func:`write_stats`; one clear error if it
+    is damaged, altered, or made with another classifier than the one whose SHA-256 prefix is ``classifier``."""
+    try:
+        with np.load(path) as d:
+            mu, sigma, description, made_by, source, checksum = (d[k] for k in STATS_KEYS)
+        description, made_by, source, checksum = str(description), str(made_by), str(source), str(checksum)
+    except Exception as e:  # noqa: BLE001 - truncated, not an npz, missing keys: a bad file either way
+        raise UserError(f"{path} is not a statistics file of this project ({type(e).__name__})") from None
+    if mu.ndim != 1 or sigma.shape != mu.shape * 2 or checksum != _stats_checksum(mu, sigma, description, made_by,
+                                                                                  source):
+        raise UserError(f"{path}: its statistics do not match their checksum (damaged or altered)")
+    if made_by != classifier:
+        raise UserError(f"{path} was computed with another classifier (SHA-256 {made_by}..., this one {classifier}"
+                        "...): its statistics are not comparable")
+    return mu, sigma, description, source
+
+
+def default_cache_dir() -> Path:
+    """Where reference statistics are cached: $A3_FID_CACHE, else <results>/fid_cache."""
+    return Path(os.environ["A3_FID_CACHE"]) if os.environ.get("A3_FID_CACHE") else results_dir("fid_cache")
+
+
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(mu, sigma, description) of the reference images' features, cached by classifier and data hashes (a cache
-    hit reads no image)."""
-    source, kind = reference_file(reference, root)
-    key = f"{file_hash(model_path)[:16]}_{file_hash(source)[:16]}"
-    cache = (cache_dir or results_dir("fid_cache")) / f"stats_{source.stem}_{key}.npz"
+    """(mu, sigma, description) of the reference images' features. ``reference``: auto, svhn-test, svhn-test-10k,
+    or a statistics file (:func:`write_stats`). Computed statistics are cached by classifier and data hashes, so
+    a hit reads no image; a damaged cache is recomputed, and a cache that cannot be written is only a note."""
+    classifier = file_hash(model_path)[:16]
+    if reference.endswith(".npz"):
+        mu, sigma, description, _ = read_stats(Path(reference), classifier)
+        return mu, sigma, description
+    source_path, kind = reference_file(reference, root)
+    source = file_hash(source_path)[:16]
+    cache = Path(cache_dir or default_cache_dir()) / f"stats_{source_path.stem}_{classifier}_{source}.npz"
     if cache.exists():
-        with np.load(cache) as d:
-            if "description" in d:  # caches written before descriptions were stored are rebuilt
-                return d["mu"], d["sigma"], str(d["description"])
-    images, description = read_reference_images(source, kind, root)
+        try:
+            mu, sigma, description, cached_source = read_stats(cache, classifier)
+            if cached_source == source:
+                return mu, sigma, description
+        except UserError as e:
+            print(f"note: recomputing the reference statistics: {e}", file=sys.stderr)
+    images, description = read_reference_images(source_path, kind, root)
     mu, sigma = feature_statistics(extract_features(model, images))
-    write_npz(cache, {"mu": mu, "sigma": sigma, "description": np.array(description)})
+    try:
+        write_stats(cache, mu, sigma, description, classifier, source)
+    except OSError as e:
+        print(f"note: reference statistics not cached ({cache.parent}: {e.strerror}); set $A3_FID_CACHE to a "
+              "writable directory to keep them", file=sys.stderr)
     return mu, sigma, description
 
 
 class FidScorer:
     """The classifier and the reference statistics, loaded once; scores sets of images against them.
 
-    ``reference``: auto (SVHN test split if available, else its first 10,000 images), svhn-test, svhn-test-10k.
-    ``description`` names the reference and its size, e.g. "SVHN test, first 10,000 images"."""
+    ``reference``: auto (SVHN test split if available, else its first 10,000 images), svhn-test, svhn-test-10k,
+    or a statistics .npz. ``description`` names the reference and its size, e.g. "SVHN test, first 10,000 images"."""
 
-    def __init__(self, model_path=None, reference: str = "auto", root=None, device=None):
+    def __init__(self, model_path=None, reference: str = "auto", root=None, device=None, cache_dir=None):
         self.model_path = Path(model_path) if model_path else default_classifier_path(root)
         self.model = load_classifier(self.model_path, device)
-        self.mu, self.sigma, self.description = reference_statistics(self.model, self.model_path, reference, root)
+        self.mu, self.sigma, self.description = reference_statistics(self.model, self.model_path, reference, root,
+                                                                     cache_dir)
 
     def score_images(self, images: np.ndarray) -> float:
         """FID of uint8 images (N, 32, 32, 3), N >= 2, against the reference."""
         mu, sigma = feature_statistics(extract_features(self.model, images))
+        if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            raise UserError(f"the classifier {self.model_path} gives non-finite features: no FID")
         return frechet_distance(self.mu, self.sigma, mu, sigma)
 
     def score_directory(self, directory) -> float:
         """FID of the images under ``directory``'s single subdirectory (as ``python score_fid.py directory``)."""
         return self.score_images(load_images(list_images(directory)))
+
+    def save_stats(self, path: Path) -> Path:
+        """Write the reference statistics to ``path`` (:func:`write_stats`)."""
+        return write_stats(path, self.mu, self.sigma, self.description, file_hash(self.model_path)[:16],
+                           "reference")

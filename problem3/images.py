@@ -9,6 +9,7 @@ import torch
 
 from utils.cli import UserError
 
+SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I"}  # Pillow's modes of 16-bit grey PNGs: 0-65535
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 
 
@@ -43,6 +44,8 @@ def load_images(files: list[Path]) -> np.ndarray:
     for i, f in enumerate(files):
         try:
             with Image.open(f) as im:
+                if im.mode in SIXTEEN_BIT:  # convert("RGB") would clip every value above 255 to white
+                    im = Image.fromarray(np.round(np.asarray(im, dtype=np.float64) / 257).clip(0, 255).astype(np.uint8))
                 im = im.convert("RGB")
                 if im.size != (32, 32):
                     im = im.resize((32, 32), Image.BILINEAR)

@@ -93,11 +93,13 @@ def _pair(theta, seed=0):
     return samplers.distribution1(0, rng=rng), samplers.distribution1(theta, rng=rng)
 
 
+@pytest.mark.slow
 def test_short_training_separates_disjoint_and_matches_identical():
     assert estimate_jsd(*_pair(1.0), steps=300, lr=3e-3) == pytest.approx(LOG2, abs=0.01)
     assert abs(estimate_jsd(*_pair(0.0), steps=300, lr=3e-3)) < 0.01
 
 
+@pytest.mark.slow
 def test_wd_of_a_shift_is_its_size():
     assert estimate_wd(*_pair(0.5), steps=600, lr=3e-3) == pytest.approx(0.5, abs=0.05)
     assert abs(estimate_wd(*_pair(0.0), steps=300, lr=3e-3)) < 0.05
@@ -110,6 +112,7 @@ def test_estimators_reject_bad_input():
         estimate_jsd(samplers.distribution1(0), samplers.distribution3(), steps=1)
 
 
+@pytest.mark.slow
 def test_quick_shrinks_only_the_flags_not_given(isolated_results):
     from problem1 import sweep
 

@@ -278,6 +278,7 @@ def _vae_config(**changes) -> dict:
     return {**cfg.COMMON, **train_vae.DEFAULTS, "batch_size": 16, "epochs": 1, **changes}
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((48, 1, 28, 28)) > 0.8).astype(np.float32)
@@ -290,6 +291,7 @@ def test_resume_gives_the_same_result_as_an_uninterrupted_run(tmp_path):
     assert [r["valid_elbo"] for r in rows] == [r["valid_elbo"] for r in rows_b]
 
 
+@pytest.mark.slow
 def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.random((32, 1, 28, 28)) > 0.8).astype(np.float32)
@@ -339,6 +341,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(bad)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsys):
     rng = np.random.default_rng(0)
     arrays = {s: np.packbits((rng.random((n, 784)) > 0.8).astype(np.uint8), axis=1)

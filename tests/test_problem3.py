@@ -260,10 +260,12 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_
     official(md5, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
     assert np.array_equal(read_svhn("train", tmp_path / "data")[0], read_svhn("train", served)[0])
-    x, _, description = svhn.load_reference_images("auto", tmp_path / "data")  # the test split, downloaded
+    path, kind = svhn.reference_file("auto", tmp_path / "data")  # the test split, downloaded
+    x, description = svhn.read_reference_images(path, kind, tmp_path / "data")
     assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn("test", served)[0])
 
 
+@pytest.mark.slow
 def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, official, capsys):
     official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"
@@ -300,6 +302,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert "FID score:" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys):
     official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"
@@ -324,6 +327,7 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
     assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "run.json").read_text())["settings"]["lr"] == 1e-3
 
 
+@pytest.mark.slow
 def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official):
     official(_write_svhn(tmp_path, n_train=60))
     model = tmp_path / "classifier.npz"

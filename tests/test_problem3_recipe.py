@@ -106,17 +106,18 @@ def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
 def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(shared_data, tmp_path,
                                                                                     monkeypatch):
     monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
-    x, path, description = svhn.load_reference_images("auto", shared_data)
+    path, kind = svhn.reference_file("auto", shared_data)
+    x, description = svhn.read_reference_images(path, kind, shared_data)
     assert description == "SVHN test, first 10,000 images" and x.shape == (10000, 32, 32, 3)
     assert path.name == "svhn_test_10k.npz"
     train = svhn.load_partial(shared_data)[0]
     assert not {img.tobytes() for img in x[:500]} & {img.tobytes() for img in train}  # never training images
     with pytest.raises(UserError, match="test_32x32.mat"):
-        svhn.load_reference_images("svhn-test", shared_data)
+        svhn.reference_file("svhn-test", shared_data)
     with pytest.raises(UserError, match="unknown FID reference"):
-        svhn.load_reference_images("svhn-partial", shared_data)
+        svhn.reference_file("svhn-partial", shared_data)
     with pytest.raises(UserError, match="svhn_test_10k.npz not found"):
-        svhn.load_reference_images("auto", tmp_path)
+        svhn.reference_file("auto", tmp_path)
 
 
 # ----------------------------------------------------------------------------- augmentation

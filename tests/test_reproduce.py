@@ -61,6 +61,7 @@ def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
     assert e.value.code == 2 and "matches no step" in err and "Problem 1.3 sweep" in err
 
 
+@pytest.mark.slow
 def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, isolated_results, monkeypatch,
                                                                      capfd):
     monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)             # every step done already
@@ -73,6 +74,7 @@ def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, i
     assert "not checked" in capfd.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, monkeypatch, capsys):
     results = isolated_results
     _touch(results, TRAIN.checkpoints, 1000.0)

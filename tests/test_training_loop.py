@@ -105,6 +105,7 @@ def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
         data_dir(tmp_path / "file")
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
     from utils.cli import cli
 

@@ -6,8 +6,7 @@
 * :mod:`utils.training`: resumable training runs (checkpoints, log, Ctrl-C), random state.
 * :mod:`utils.report`: CSV logs, figures, LaTeX values for the report.
 
-Conventions
------------
+Conventions:
 * Data directory: ``--data-dir`` flag, else ``$A3_DATA_DIR``, else ``./data`` (also the download cache).
 * Results directory: ``--results-dir`` flag, else ``$A3_RESULTS_DIR``, else ``./results``.
   Each script writes under ``<results>/<problem>/``; the report reads from there.

@@ -25,9 +25,9 @@ def keep_freed_memory() -> bool:
     """Let glibc's malloc keep freed blocks of up to 32 MiB for reuse, for the rest of the process.
 
     By default glibc serves large blocks from fresh pages (mmap) and hands freed memory back soon, so the
-    activation tensors of each CPU training step are page-faulted in again, 4 KiB at a time: thousands of faults
-    per step of Problem 2's VAE and about half its time (bench/bench_vae_training.py). The price is that a
-    process keeps its peak heap until it exits. Returns False, changing nothing, where the C library is not glibc."""
+    activation tensors of each CPU training step are page-faulted in again, 4 KiB at a time, every step
+    (bench/bench_vae_training.py counts them). The price is that a process keeps its peak heap until it exits.
+    Returns False, changing nothing, where the C library is not glibc."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
