@@ -37,10 +37,13 @@ def train_discriminator(steps: int, lr: float, batch_size: int, seed: int, devic
     f1, f0 = distribution4(batch_size, rng=rng), distribution3(batch_size, rng=rng)
     disc = MLP(1, hidden=64).to(device)
     opt = torch.optim.Adam(disc.parameters(), lr=lr)
-    for _ in progress(range(steps), desc="discriminator"):
+    for step in progress(range(steps), desc="discriminator"):
         x1 = torch.as_tensor(next(f1), dtype=torch.float32, device=device)
         x0 = torch.as_tensor(next(f0), dtype=torch.float32, device=device)
         loss = -(F.logsigmoid(disc(x1)).mean() + F.logsigmoid(-disc(x0)).mean())
+        if not torch.isfinite(loss):
+            raise UserError(f"the discriminator's loss is {loss.item()} at step {step + 1}: training diverged (try a "
+                            "smaller --lr)")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from problem3.recipes import pick_profile
+from problem3.recipes import PIXEL_SCALES, SEEDS, pick_profile
 from utils.cli import UserError, cli
 from utils.files import write_json, write_text
-from utils.pipeline import STEPS, Step
+from utils.pipeline import Step, steps
 from utils.report import write_tex_values
 from utils.runtime import ROOT, device_description, get_device, results_dir
 
@@ -107,7 +107,7 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
 LATEX_SPECIAL = set("#%&~$\\{}^")
 
 
-def build_report(results: Path, profile: str) -> Path:
+def build_report(results: Path, profile: str, report: Path = ROOT / "report") -> Path:
     """Write report/results/config.tex (where the results are, as an absolute path: LaTeX runs in report/) and
     compile report/report.pdf; the previous PDF is removed first, so a failed build leaves none that looks current."""
     results = results.resolve()
@@ -117,7 +117,6 @@ def build_report(results: Path, profile: str) -> Path:
                         "/ $A3_RESULTS_DIR to build the report")
     if not shutil.which("latexmk"):
         raise UserError("latexmk not found: run setup.sh (it installs TeX Live) to build the report")
-    report = ROOT / "report"
     pdf = report / "report.pdf"
     pdf.unlink(missing_ok=True)
     write_text(report / "results" / "config.tex",
@@ -146,20 +145,21 @@ def main(argv=None):
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
     recipe = pick_profile(args.profile, get_device())
-    steps = [] if args.report_only else [s for s in STEPS if not args.only or args.only in s.name]
-    if not steps and not args.report_only:
-        raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in STEPS)}")
+    every_step = steps(SEEDS["quick" if args.quick else recipe], PIXEL_SCALES)
+    chosen = [] if args.report_only else [s for s in every_step if not args.only or args.only in s.name]
+    if not chosen and not args.report_only:
+        raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in every_step)}")
     results = (results_dir("quick") if args.quick else results_dir()).resolve()
     env = {**os.environ, "A3_RESULTS_DIR": str(results), "PYTHONPATH": str(ROOT)}
     device = device_description(get_device())
     print(f"profile {profile}, Problem 3 recipe {recipe}, device {device}", flush=True)
     t_start = time.time()
-    for step in steps:
+    for step in chosen:
         if not args.force and up_to_date(results, step, profile, recipe):
             print(f"[up to date] {step.name}")
             continue
         cmd = [sys.executable, str(ROOT / step.script), *(["--quick"] if args.quick else []),
-               *(["--profile", recipe] if step.recipe else [])]
+               *(["--profile", recipe] if step.recipe else []), *step.args]
         print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
         t0, before = time.time(), checkpoint_times(results, step)
         if subprocess.run(cmd, env=env).returncode:

@@ -42,7 +42,7 @@ if __name__ == "__main__":
 
     def vae_step():
         opt.zero_grad()
-        vae_loss(e, g, x)[0].mean().backward()
+        vae_loss(e, g, x, 127.5)[0].mean().backward()
         opt.step()
 
     def gan_step(n_critic=5, precision="fp32"):

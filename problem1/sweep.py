@@ -14,7 +14,7 @@ import numpy as np
 from problem1.theta_sweep import THETAS, sweep
 from utils import config as cfg
 from utils import memory
-from utils.cli import cli, float_at_least, positive_float, positive_int
+from utils.cli import UserError, cli, float_at_least, positive_float, positive_int
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import results_dir
 
@@ -58,6 +58,8 @@ def main(argv=None):
     rows = sweep(config["steps"], config["lam"], config["lr"], config["batch_size"], config["seed"],
                  config["device"])
     wall = time.time() - t0
+    if not all(math.isfinite(r["jsd"]) and math.isfinite(r["wd"]) for r in rows):
+        raise UserError("a critic's estimate is nan or inf: training diverged (try a smaller --lr)")
     write_csv(out / "sweep.csv", rows)
     plot(rows, out / "sweep.png", config["lam"])
     jsd_err = max(abs(r["jsd"] - r["jsd_true"]) for r in rows)

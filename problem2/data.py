@@ -22,7 +22,7 @@ from utils.runtime import data_dir
 SPLITS = ("train", "valid", "test")
 D = 784
 NPZ = "binarized_mnist.npz"
-BASE_URL = os.environ.get("A3_MNIST_URL", "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist")
+BASE_URL = os.environ.get("A3_MNIST_URL", "https://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist")
 # SHA-256 of np.packbits(x, axis=1).tobytes() for each official split: a content checksum of the bits.
 OFFICIAL_SHA256 = {
     "train": "727146c35424b019f3e350e1e69faa05644a0abaf787e3f4e1a9632220a13906",
@@ -62,25 +62,46 @@ def _check_packed(packed, path: Path, split: str) -> np.ndarray:
     return packed
 
 
-def fetch_amat(root: Path, base_url: str = BASE_URL, expected_sha256: dict | None = None) -> Path:
-    """Download the three .amat files, verify them and write the packed npz; returns its path."""
+def convert_amat(root: Path, expected_sha256: dict | None = None) -> Path:
+    """Read the three local .amat files, check each against its content checksum and write the packed npz;
+    returns its path. A file that fails its check is never converted (one clear error)."""
     expected_sha256 = OFFICIAL_SHA256 if expected_sha256 is None else expected_sha256
-    arrays = {}
+    arrays = {split: read_amat(root / f"binarized_mnist_{split}.amat") for split in SPLITS}
+    for split, packed in arrays.items():
+        if packed_sha256(packed) != expected_sha256[split]:
+            raise UserError(f"{root / f'binarized_mnist_{split}.amat'}: not the official binarized MNIST {split} "
+                            "split (its content checksum differs); delete it (and download it again)")
+    return write_npz(root / NPZ, arrays)
+
+
+def fetch_amat(root: Path, base_url: str = BASE_URL, expected_sha256: dict | None = None) -> Path:
+    """Download the three .amat files, verify them and write the packed npz; returns its path. A download that
+    fails its check is deleted, so no later run can use it."""
+    expected_sha256 = OFFICIAL_SHA256 if expected_sha256 is None else expected_sha256
     for split in SPLITS:
         amat = download(f"{base_url}/binarized_mnist_{split}.amat", root / f"binarized_mnist_{split}.amat")
-        arrays[split] = read_amat(amat)
-        if packed_sha256(arrays[split]) != expected_sha256[split]:
-            raise UserError(f"{amat}: content checksum mismatch; the download is corrupt")
-    return write_npz(root / NPZ, arrays)
+        try:
+            bad = packed_sha256(read_amat(amat)) != expected_sha256[split]
+        except UserError:
+            bad = True
+        if bad:
+            amat.unlink()
+            raise UserError(f"{base_url}/binarized_mnist_{split}.amat: content checksum mismatch; the download is "
+                            "corrupt (deleted)")
+    return convert_amat(root, expected_sha256)
 
 
 def load_binarized_mnist(root: str | os.PathLike | None = None, *, download_ok: bool = True) -> dict[str, np.ndarray]:
     """{split: float32 array (N, 1, 28, 28) in {0, 1}} for train / valid / test."""
     root = data_dir(root)
     npz = root / NPZ
+    amats = [root / f"binarized_mnist_{s}.amat" for s in SPLITS]
     if not npz.exists():
-        if all((root / f"binarized_mnist_{s}.amat").exists() for s in SPLITS):
-            write_npz(npz, {s: read_amat(root / f"binarized_mnist_{s}.amat") for s in SPLITS})
+        if all(p.exists() for p in amats):
+            convert_amat(root)
+        elif any(p.exists() for p in amats):
+            raise UserError(f"{root} holds {', '.join(p.name for p in amats if p.exists())} but not "
+                            f"{', '.join(p.name for p in amats if not p.exists())}: put all three there (or {NPZ})")
         else:
             missing = (f"binarized MNIST is not in {root}: put {NPZ} (or binarized_mnist_{{train,valid,test}}.amat) "
                        "there, or point --data-dir / $A3_DATA_DIR at the folder that holds it")
@@ -92,11 +113,13 @@ def load_binarized_mnist(root: str | os.PathLike | None = None, *, download_ok: 
                 raise UserError(f"{missing} (the download failed: {e})") from None
     try:
         with np.load(npz) as f:
-            packed = {s: f[s] for s in SPLITS}
-    except KeyError as e:
-        raise UserError(f"{npz}: missing split {e}") from None
+            missing = [s for s in SPLITS if s not in f.files]
+            packed = {s: f[s] for s in SPLITS if s in f.files}
     except Exception as e:  # noqa: BLE001 - truncated zip, object arrays, ...: never suggest loading unsafely
         raise UserError(f"{npz}: not a binarized-MNIST .npz of uint8 arrays (corrupt or other content; "
                         f"{type(e).__name__})") from None
+    if missing:
+        raise UserError(f"{npz}: no {' or '.join(missing)} split (it holds {', '.join(packed) or 'none'}); not the "
+                        "binarized-MNIST file")
     return {s: np.unpackbits(_check_packed(p, npz, s), axis=1).astype(np.float32).reshape(-1, 1, 28, 28)
             for s, p in packed.items()}

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from problem3.augment import parse_policy
-from problem3.data import load_training_images, resolve_dataset, to_model_input, to_uint8
+from problem3.data import REFERENCES, load_training_images, resolve_dataset, to_model_input, to_uint8
 from problem3.frechet import FidScorer
-from problem3.models import LATENT
+from problem3.models import LATENT, run_dir
 from problem3.recipes import QUICK, RECIPES, SMALL_SET, fast_bf16, pick_profile
 from utils import config as cfg
 from utils import memory
@@ -22,14 +22,17 @@ from utils.files import atomic_write, fingerprint, write_json
 from utils.runtime import device_description, get_device, library_versions, results_dir, seed_everything
 
 # Settings of both trainings that no recipe changes.
-TRAINING = {"profile": "auto", "dataset": "auto", "fid_samples": 1000, "reference": "auto", "model": None,
-            "restart": False}
+TRAINING = {"profile": "auto", "dataset": "auto", "fid_samples": 1000, "reference": "selection", "model": None,
+            "restart": False, "run": None}
 
 
 def add_fid_flags(ap: argparse.ArgumentParser) -> None:
     """--reference and --model: the real images FIDs are measured against, and the classifier."""
-    ap.add_argument("--reference", choices=["auto", "svhn-test", "svhn-test-10k"],
-                    help="FID reference (default auto: the SVHN test split if available, else its first 10,000)")
+    ap.add_argument("--reference", metavar="{" + ",".join(REFERENCES) + "} or FILE.npz",
+                    help="real images FIDs are measured against (problem3/data.py, reference_file): selection "
+                         "(choices and monitoring), reported (the reported FID), auto (score_fid.py's: the SVHN test "
+                         "split, else its first 10,000 images), svhn-test, svhn-test-10k, or a statistics file "
+                         "written by score_fid.py --save-stats")
     ap.add_argument("--model", help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
                                     "directory's)")
 
@@ -64,9 +67,13 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     ap.add_argument("--restart", action="store_true",
                     help="start over even if the checkpoint exists (else training resumes from it, and refuses a "
                          "checkpoint made with other settings)")
+    ap.add_argument("--run", type=run_name, help=f"this run's directory under <results>/problem3/{model}/ "
+                                                 "(default: seed<S>)")
     if model == "vae":
         ap.add_argument("--kl-warmup", type=int_at_least(0), help=recipe_help(
             "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
+        ap.add_argument("--pixel-scale", type=positive_float, help=recipe_help(
+            "the likelihood N(x; g(z), I) is on pixel values 0 to 2 * this (127.5: 0-255)", "pixel_scale"))
     if model == "gan":
         ap.add_argument("--n-critic", type=positive_int,
                         help=recipe_help("critic updates per generator update", "n_critic"))
@@ -83,12 +90,19 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     return ap
 
 
+def run_name(text: str) -> str:
+    """argparse type: a plain directory name (letters, digits, '-', '_', '.')."""
+    if not text or not all(c.isalnum() or c in "-_." for c in text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"a run name is a plain directory name, got {text!r}")
+    return text
+
+
 @dataclass
 class Setup:
     """Everything a Problem 3 training script starts from."""
     config: dict             # the settings in force (utils.config.resolve), printed at the start
     device: torch.device
-    out: Path                # <results>/problem3/<model>/
+    out: Path                # <results>/problem3/<model>/seed<seed>/
     train: torch.Tensor      # (N, 3, 32, 32) in [-1, 1], on the device
     valid: torch.Tensor      # (V, 3, 32, 32) held-out real training-distribution images, on the device
     data_sha: str            # fingerprint of the training images
@@ -130,8 +144,8 @@ def prepare(config: dict, device: torch.device, model: str) -> Setup:
     seed_everything(config["seed"])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: time the convolution algorithms once, keep the fastest
-    data = load_training_images(config["dataset"], config["data_dir"], seed=config["seed"])
-    out = results_dir("problem3", model, base=config["results_dir"])
+    data = load_training_images(config["dataset"], config["data_dir"])
+    out = run_dir(results_dir("problem3", base=config["results_dir"]), model, config["seed"], config["run"])
     print(f"{model}: {len(data['train'])} training + {len(data['valid'])} validation images from "
           f"{data['dataset']} on {device}")
     train, valid = (to_model_input(data[part]).to(device) for part in ("train", "valid"))

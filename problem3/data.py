@@ -7,14 +7,14 @@ Training images (``--dataset``):
 * ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files (no
   labels), a small real training set; a seeded 64-image validation part is held out.
 * ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
-FID reference (``--reference``), never a training image: ``svhn-test`` (test_32x32.mat, 26,032 images, present or
-downloaded), ``svhn-test-10k`` (svhn_test_10k.npz, its first 10,000 images), ``auto`` (the first when available).
+FID references (``--reference``), never training images: :func:`reference_file`.
 Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1, 1].
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ PARTIAL = "svhn_partial.npz"
 TEST_10K = "svhn_test_10k.npz"
 TEN_K_REFERENCE = "the FID reference without test_32x32.mat"
 PARTIAL_VALID = 64  # held-out real images of svhn_partial.npz (validation, critic gap)
+SPLIT_SEED = 0  # the train / validation split, the same for every training seed
 
 
 def official_file(split: str) -> tuple[str, str, str]:
@@ -37,6 +38,9 @@ def official_file(split: str) -> tuple[str, str, str]:
     return url, name, md5
 
 
+_UNREACHABLE: set[tuple[Path, str, str]] = set()
+
+
 def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
     """Path of ``{split}_32x32.mat`` in the data directory, downloading it (atomically, md5 checked) if allowed;
     None if unavailable."""
@@ -44,12 +48,13 @@ def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
     path = data_dir(root) / name
     if path.exists():
         return path
-    if not download_ok:
+    if not download_ok or (path, url, md5) in _UNREACHABLE:
         return None
     try:
         return download(url, path, md5=md5)
     except UserError as e:
         print(f"note: {e}", file=sys.stderr)
+        _UNREACHABLE.add((path, url, md5))  # asked once per process: offline, every reference would ask again
         return None
 
 
@@ -109,10 +114,10 @@ def load_partial(root=None) -> tuple[np.ndarray, Path]:
     return _load_npz_images(path, ["train_first", "extra_first"], "--dataset svhn-partial"), path
 
 
-def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
-                         seed: int = 0) -> dict[str, np.ndarray]:
-    """{'train', 'valid'}: uint8 image arrays from a seeded split of the training file, and 'dataset'.
-    Official train: ``valid_fraction`` held out; svhn-partial: :data:`PARTIAL_VALID` images held out."""
+def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1) -> dict[str, np.ndarray]:
+    """{'train', 'valid'}: uint8 image arrays from the split of the training file (seeded by :data:`SPLIT_SEED`,
+    the same for every training seed), and 'dataset'. Official train: ``valid_fraction`` held out; svhn-partial:
+    :data:`PARTIAL_VALID` images held out."""
     dataset = resolve_dataset(dataset, root)
     if dataset == "svhn-partial":
         x, _ = load_partial(root)
@@ -122,33 +127,62 @@ def load_training_images(dataset: str, root=None, valid_fraction: float = 0.1,
             raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
         x, _ = read_svhn("train", root)
         n_valid = int(round(valid_fraction * len(x)))
-    perm = np.random.default_rng(seed).permutation(len(x))
+    perm = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 
 
-def reference_file(reference: str = "auto", root=None) -> tuple[Path, str]:
-    """(file, kind) of the FID reference, real SVHN test images, never training ones: kind 'svhn-test' (the
-    official test split, when present or downloadable) or 'svhn-test-10k' (its first 10,000 images). The file
-    exists (else one clear error); nothing is read (the test split is downloaded if missing and allowed)."""
-    if reference not in ("auto", "svhn-test", "svhn-test-10k"):
-        raise UserError(f"unknown FID reference {reference!r} (auto, svhn-test, svhn-test-10k)")
-    if reference != "svhn-test-10k":
-        path = svhn_file("test", root)
-        if path is not None:
-            return path, "svhn-test"
-        if reference == "svhn-test":
-            raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
+class Reference(NamedTuple):
+    """Real images FIDs are measured against: images ``part`` = [start, stop) of ``path`` (None: all of them)."""
+    path: Path
+    kind: str                       # svhn-test, svhn-test-10k or svhn-train (its held-out validation split)
+    part: tuple[int, int] | None
+    description: str
+
+
+REFERENCES = ("auto", "svhn-test", "svhn-test-10k", "selection", "reported")
+HALF = 5000  # offline, test images [0, HALF) are reported against, [HALF, 10,000) used for choices and monitoring
+
+
+def reference_file(reference: str = "auto", root=None) -> Reference:
+    """The real images of an FID reference, never training ones (the file exists, else one clear error; nothing
+    is read; the test split is downloaded if missing and allowed):
+
+    * ``auto`` (score_fid.py's): the official test split when available, else its first 10,000 images;
+    * ``svhn-test``, ``svhn-test-10k``: either of those, named;
+    * ``selection``, for every choice and for monitoring: the training file's held-out validation split with the
+      official files; offline, test images 5,000-9,999;
+    * ``reported``, for the reported FID, disjoint from ``selection``: the official test split; offline, test
+      images 0-4,999."""
+    if reference not in REFERENCES:
+        raise UserError(f"unknown FID reference {reference!r} ({', '.join(REFERENCES)})")
+    official = svhn_file("test", root) if reference in ("auto", "svhn-test", "reported") else None
+    if reference == "selection" and svhn_file("train", root) is not None:
+        return Reference(data_dir(root) / official_file("train")[1], "svhn-train", None,
+                         "SVHN train, held-out validation split")
+    if official is not None:
+        return Reference(official, "svhn-test", None, "SVHN test")
+    if reference == "svhn-test":
+        raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
+    if reference == "auto":
         print(f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr)
-    return _require(data_dir(root) / TEST_10K, TEN_K_REFERENCE), "svhn-test-10k"
+    path = _require(data_dir(root) / TEST_10K, TEN_K_REFERENCE)
+    part = {"selection": (HALF, 10_000), "reported": (0, HALF)}.get(reference)
+    return Reference(path, "svhn-test-10k", part, "SVHN test")
 
 
-def read_reference_images(path: Path, kind: str, root=None) -> tuple[np.ndarray, str]:
-    """(images uint8 (N, 32, 32, 3), description) of a :func:`reference_file`."""
-    if kind == "svhn-test":
-        x, _ = read_svhn("test", root)
-        return x, f"SVHN test, {len(x):,} images"
-    x = _load_npz_images(path, ["x"], TEN_K_REFERENCE)
-    return x, f"SVHN test, first {len(x):,} images"
+def read_reference_images(ref: Reference, root=None) -> tuple[np.ndarray, str]:
+    """(images uint8 (N, 32, 32, 3), description naming them) of a :func:`reference_file`."""
+    if ref.kind == "svhn-train":
+        valid = load_training_images("svhn", root)["valid"]
+        return valid, f"{ref.description} ({len(valid):,} images)"
+    x = read_svhn("test", root)[0] if ref.kind == "svhn-test" else _load_npz_images(ref.path, ["x"], TEN_K_REFERENCE)
+    if ref.part is None:
+        first = "" if ref.kind == "svhn-test" else "first "
+        return x, f"{ref.description}, {first}{len(x):,} images"
+    start, stop = ref.part
+    if len(x) < stop:
+        raise UserError(f"{ref.path} holds {len(x):,} images; the reference needs images {start:,}-{stop - 1:,}")
+    return x[start:stop], f"{ref.description}, images {start:,}-{stop - 1:,}"
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:

@@ -1,14 +1,16 @@
 """Problem 3, Quantitative evaluation: 1,000 samples of each model as PNGs, their FID, and the real-data floor.
 
-For each model writes <results>/problem3/<model>/fid_samples/samples/0000.png ... (the only directory in
-fid_samples/, as score_fid.py expects) and scores it exactly as ``python score_fid.py <that dir>`` does,
-against real SVHN test images (the official test split if present, else its first 10,000 images). The floor:
-1,000 real training images, written and scored the same way; a generator that learns from training images
-cannot be expected to go far below it. Also draws the FID of every training checkpoint (from the training
-logs) as fid_curves.png. Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
+For each training seed and model writes <results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ...
+(the first seed's also in <model>/fid_samples/, the only directory there, as score_fid.py expects) and scores
+them as score_fid.py does, against the reported images (problem3/data.py, reference_file), against score_fid.py's
+default reference, and against the selection images; FIDs are the mean and spread over the seeds. The floor:
+1,000 real training images scored the same way; a generator that learns from training images cannot be
+expected to go far below it. Also draws the FID of every training checkpoint of every seed as fid_curves.png.
+Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
 """
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -19,9 +21,10 @@ from PIL import Image
 from problem3.common import add_dataset_flag, add_fid_flags, fixed_latents, generate_uint8
 from problem3.data import load_training_images
 from problem3.frechet import FidScorer
-from problem3.models import CHECKPOINTS, load_generator
+from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
-from utils.cli import cli, int_at_least
+from utils import memory
+from utils.cli import cli, int_at_least, seed
 from utils.files import write_json
 from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir
@@ -42,17 +45,20 @@ def write_pngs(images: np.ndarray, directory: Path) -> Path:
     return directory
 
 
-def fid_curves(root: Path, floor: float, path: Path) -> Path:
-    """FID of each model at every training checkpoint (from its train_log.csv), with the real-data floor."""
+def fid_curves(root: Path, seeds: list[int], floor: float, path: Path) -> Path:
+    """FID of each model at every training checkpoint of every seed (from the train_log.csv files), with the
+    real-data floor."""
     pyplot = plt()
-    fig, axes = pyplot.subplots(1, len(CHECKPOINTS), figsize=(8.4, 3.2), squeeze=False, sharey=True)
-    for ax, (name, style) in zip(axes[0], zip(CHECKPOINTS, ("-o", "--s"))):
-        log = root / name / "train_log.csv"
-        if not log.exists():
-            print(f"note: {log} is missing: no FID curve for {LABELS[name]}", file=sys.stderr)
-            continue
-        rows = [r for r in read_csv(log) if np.isfinite(r.get("fid", np.nan))]
-        ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], style, ms=3, label=f"{LABELS[name]} samples")
+    fig, axes = pyplot.subplots(1, len(MODELS), figsize=(8.4, 3.2), squeeze=False, sharey=True)
+    for ax, name in zip(axes[0], MODELS):
+        for k, train_seed in enumerate(seeds):
+            log = run_dir(root, name, train_seed) / "train_log.csv"
+            if not log.exists():
+                print(f"note: {log} is missing: no FID curve for {LABELS[name]}, seed {train_seed}", file=sys.stderr)
+                continue
+            rows = [r for r in read_csv(log) if np.isfinite(r.get("fid", np.nan))]
+            ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], "-o", ms=3, color=f"C{k}",
+                    label=f"seed {train_seed}")
         ax.axhline(floor, color="k", ls=":", label="1,000 real training images")
         ax.set(yscale="log", xlabel="training iteration", title=LABELS[name])
         ax.legend(loc="upper right")
@@ -61,7 +67,25 @@ def fid_curves(root: Path, floor: float, path: Path) -> Path:
     return path
 
 
-DEFAULTS = {"n": 1000, "reference": "auto", "dataset": "auto", "model": None, "allow_unfinished": False}
+def seed_list(text: str) -> list[int]:
+    """argparse type: comma-separated training seeds, e.g. 0,1,2."""
+    try:
+        seeds = [seed(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2: {e}") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"a seed is named twice: {text}")
+    return seeds
+
+
+def mean_and_spread(values: list[float]) -> dict:
+    """{'mean', 'sd' (sample standard deviation; 0 for one value), 'n'}."""
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            "n": len(values)}
+
+
+DEFAULTS = {"n": 1000, "reference": "reported", "dataset": "auto", "model": None, "train_seeds": [0],
+            "allow_unfinished": False}
 
 
 @cli
@@ -69,6 +93,8 @@ def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument("--n", type=int_at_least(2),
                     help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})")
+    ap.add_argument("--train-seeds", type=seed_list, help="score the models trained with these seeds, e.g. 0,1,2 "
+                                                          "(default: 0); FIDs are their mean and spread")
     add_fid_flags(ap)
     add_dataset_flag(ap)
     ap.add_argument("--allow-unfinished", action="store_true",
@@ -76,35 +102,54 @@ def main(argv=None):
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     device = get_device(config["device"])
+    memory.check_fits(config["n"] * (3 * 32 * 32 * 8 + 512 * 8 * 2), "--n", device)
     root = results_dir("problem3", base=config["results_dir"])
-    models = {name: load_generator(root / ckpt, device, name, config["allow_unfinished"])
-              for name, ckpt in CHECKPOINTS.items()}  # both checked before anything is scored
-    scorer = FidScorer(config["model"], config["reference"], config["data_dir"], device)
+    seeds = config["train_seeds"]
+    models = {(name, s): load_generator(checkpoint_path(root, name, s), device, name, config["allow_unfinished"])
+              for s in seeds for name in MODELS}  # all checked before anything is scored
+    # the reported FID, on images no choice was made with; score_fid.py's own number, for comparison; and the
+    # selection images' (those of every choice and of the monitoring curves)
+    scorers = {"reported": FidScorer(config["model"], config["reference"], config["data_dir"], device),
+               "score_fid": FidScorer(config["model"], "auto", config["data_dir"], device),
+               "selection": FidScorer(config["model"], "selection", config["data_dir"], device)}
     n = config["n"]
-    res = {"reference": scorer.description, "n": n, "settings": config, "device": device_description(device),
-           **library_versions()}
-    z = fixed_latents(n, seed=config["seed"], device=device)  # the same codes for both models
-    for name, (g, source) in models.items():
-        directory = write_pngs(generate_uint8(g, z), root / name / "fid_samples")
-        res[name] = scorer.score_directory(directory)
-        res[f"{name}_model"] = source
-        print(f"{LABELS[name]}: FID {res[name]:.1f} ({n} samples; reference: {scorer.description})")
-    train = load_training_images(config["dataset"], config["data_dir"], seed=config["seed"])["train"]
+    res = {"n": n, "settings": config, "device": device_description(device), **library_versions(),
+           "models": {f"{name} seed {s}": source for (name, s), (_, source) in models.items()},
+           **{kind: {"reference": scorer.description} for kind, scorer in scorers.items()}}
+    z = fixed_latents(n, seed=config["seed"], device=device)  # the same codes for every model
+    train = load_training_images(config["dataset"], config["data_dir"])["train"]
     pick = np.random.default_rng(config["seed"]).permutation(len(train))[:n]
-    res["floor_train"] = scorer.score_directory(write_pngs(train[pick], root / "real_floor"))
+    sets = {(name, s): write_pngs(generate_uint8(g, z), run_dir(root, name, s) / "fid_samples")
+            for (name, s), (g, _) in models.items()}
+    floor_dir = write_pngs(train[pick], root / "real_floor")
+    for kind, scorer in scorers.items():
+        per_seed = {name: {str(s): scorer.score_directory(sets[name, s]) for s in seeds} for name in MODELS}
+        res[kind].update({f"{name}_per_seed": v for name, v in per_seed.items()})
+        res[kind].update({name: mean_and_spread(list(per_seed[name].values())) for name in MODELS})
+        res[kind]["floor_train"] = scorer.score_directory(floor_dir)
+        line = "; ".join(f"{LABELS[m]} {res[kind][m]['mean']:,.0f} +- {res[kind][m]['sd']:,.0f}" for m in MODELS)
+        print(f"FID against {scorer.description} ({n} samples, seeds {seeds}): {line}; floor "
+              f"{res[kind]['floor_train']:,.0f}")
+    for name in MODELS:  # the first seed's samples also where score_fid.py users look for them
+        write_pngs(generate_uint8(models[name, seeds[0]][0], z), root / name / "fid_samples")
     res["floor_n"] = len(pick)
-    print(f"floor: FID {res['floor_train']:.1f} ({len(pick)} real training images)")
-    fid_curves(root, res["floor_train"], root / "fid_curves.png")
+    fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
     write_json(root / "fid.json", res)
-    write_tex_values(root / "fid_values.tex", {"PthreeFidVae": tex_number(res["vae"], 0),
-                                               "PthreeFidGan": tex_number(res["gan"], 0),
-                                               "PthreeFidFloor": tex_number(res["floor_train"], 0),
-                                               "PthreeFidFloorN": f"{len(pick):,}",
-                                               "PthreeFidVaeOverFloor": f"{res['vae'] / res['floor_train']:.1f}",
-                                               "PthreeFidGanOverFloor": f"{res['gan'] / res['floor_train']:.1f}",
-                                               "PthreeFidLower": LABELS[min(CHECKPOINTS, key=res.get)],
-                                               "PthreeFidReference": scorer.description,
-                                               "PthreeFidN": f"{n:,}"})
+    reported, everything = res["reported"], res["score_fid"]
+
+    def with_spread(stats: dict) -> str:
+        return tex_number(stats["mean"], 0) + (rf" $\pm$ {stats['sd']:,.0f}" if stats["n"] > 1 else "")
+
+    write_tex_values(root / "fid_values.tex", {
+        "PthreeFidVae": with_spread(reported["vae"]), "PthreeFidGan": with_spread(reported["gan"]),
+        "PthreeFidFloor": tex_number(reported["floor_train"], 0), "PthreeFidReference": reported["reference"],
+        "PthreeFidVaeAll": with_spread(everything["vae"]), "PthreeFidGanAll": with_spread(everything["gan"]),
+        "PthreeFidFloorAll": tex_number(everything["floor_train"], 0),
+        "PthreeFidReferenceAll": everything["reference"], "PthreeFidSeeds": str(len(seeds)),
+        "PthreeFidFloorN": f"{len(pick):,}", "PthreeFidN": f"{n:,}",
+        "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
+        "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / reported['floor_train']:.1f}",
+        "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])]})
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from problem3.classifier import Classifier, default_classifier_path, load_classi
 from problem3.data import read_reference_images, reference_file
 from problem3.images import list_images, load_images, to_classifier_input
 from utils.cli import UserError
-from utils.files import file_hash, write_npz
-from utils.runtime import results_dir
+from utils.files import WriteError, file_hash, write_npz
+from utils.runtime import ROOT
 
 
 @torch.inference_mode()
@@ -101,21 +101,25 @@ def read_stats(path: Path, classifier: str) -> tuple[np.ndarray, np.ndarray, str
 
 def default_cache_dir() -> Path:
     """Where reference statistics are cached: $A3_FID_CACHE, else <results>/fid_cache."""
-    return Path(os.environ["A3_FID_CACHE"]) if os.environ.get("A3_FID_CACHE") else results_dir("fid_cache")
+    if os.environ.get("A3_FID_CACHE"):
+        return Path(os.environ["A3_FID_CACHE"])
+    return Path(os.environ.get("A3_RESULTS_DIR") or ROOT / "results") / "fid_cache"  # made when first written
 
 
 def reference_statistics(model: Classifier, model_path: Path, reference: str = "auto", root=None,
                          cache_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray, str]:
-    """(mu, sigma, description) of the reference images' features. ``reference``: auto, svhn-test, svhn-test-10k,
-    or a statistics file (:func:`write_stats`). Computed statistics are cached by classifier and data hashes, so
-    a hit reads no image; a damaged cache is recomputed, and a cache that cannot be written is only a note."""
+    """(mu, sigma, description) of the reference images' features. ``reference``: a name of
+    :func:`problem3.data.reference_file`, or a statistics file (:func:`write_stats`). Computed statistics are
+    cached by classifier and data hashes, so a hit reads no image; a damaged cache is recomputed, and a cache that
+    cannot be written is only a note."""
     classifier = file_hash(model_path)[:16]
     if reference.endswith(".npz"):
         mu, sigma, description, _ = read_stats(Path(reference), classifier)
         return mu, sigma, description
-    source_path, kind = reference_file(reference, root)
-    source = file_hash(source_path)[:16]
-    cache = Path(cache_dir or default_cache_dir()) / f"stats_{source_path.stem}_{classifier}_{source}.npz"
+    ref = reference_file(reference, root)
+    source = file_hash(ref.path)[:16]
+    part = f"{ref.part[0]}-{ref.part[1]}_" if ref.part else ""
+    cache = Path(cache_dir or default_cache_dir()) / f"stats_{ref.path.stem}_{ref.kind}_{part}{classifier}_{source}.npz"
     if cache.exists():
         try:
             mu, sigma, description, cached_source = read_stats(cache, classifier)
@@ -123,13 +127,13 @@ def reference_statistics(model: Classifier, model_path: Path, reference: str = "
                 return mu, sigma, description
         except UserError as e:
             print(f"note: recomputing the reference statistics: {e}", file=sys.stderr)
-    images, description = read_reference_images(source_path, kind, root)
+    images, description = read_reference_images(ref, root)
     mu, sigma = feature_statistics(extract_features(model, images))
     try:
         write_stats(cache, mu, sigma, description, classifier, source)
-    except OSError as e:
-        print(f"note: reference statistics not cached ({cache.parent}: {e.strerror}); set $A3_FID_CACHE to a "
-              "writable directory to keep them", file=sys.stderr)
+    except WriteError as e:
+        print(f"note: reference statistics not cached ({e}); set $A3_FID_CACHE or --cache-dir to a writable "
+              "directory to keep them", file=sys.stderr)
     return mu, sigma, description
 
 

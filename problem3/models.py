@@ -14,7 +14,17 @@ from utils.cli import UserError
 from utils.training import load_checkpoint, require_finished
 
 LATENT = 100
-CHECKPOINTS = {"vae": "vae/vae.pt", "gan": "gan/gan.pt"}  # under <results>/problem3/
+MODELS = ("vae", "gan")
+
+
+def run_dir(root: Path, model: str, seed: int, name: str | None = None) -> Path:
+    """<results>/problem3/<model>/seed<seed>/ (or <model>/<name>/): one training run's checkpoint, log and
+    summary (``root``: the <results>/problem3 directory)."""
+    return Path(root) / model / (name or f"seed{seed}")
+
+
+def checkpoint_path(root: Path, model: str, seed: int) -> Path:
+    return run_dir(root, model, seed) / f"{model}.pt"
 
 
 class Generator(nn.Module):
@@ -65,20 +75,20 @@ class Critic(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
-PIXEL_SCALE = 127.5  # pixel values per unit of the networks' [-1, 1] scale: the VAE's likelihood is on 0-255
-
-
-def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor, noise: torch.Tensor | None = None):
-    """Per-image negative ELBO, in nats, with p(x|z) = N(x; g(z), I) on the images as stored: pixel values
-    0-255 (D = 3072). The networks work in [-1, 1] (``x`` here, and g's tanh output), so the pixel-scale
-    image and mean are PIXEL_SCALE * (x + 1) and PIXEL_SCALE * (g(z) + 1):
-    -log p(x|z) = 0.5 PIXEL_SCALE^2 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
+def vae_loss(encoder: Encoder, generator: Generator, x: torch.Tensor, pixel_scale: float,
+             noise: torch.Tensor | None = None):
+    """Per-image negative ELBO, in nats, with p(x|z) = N(x; g(z), I) on images whose pixel values run from 0 to
+    2 * pixel_scale (127.5: the stored 0-255; 1: the networks' own [-1, 1] shifted). The networks work in
+    [-1, 1] (``x`` here, and g's tanh output), so the image and the mean are pixel_scale * (x + 1) and
+    pixel_scale * (g(z) + 1), D = 3072:
+    -log p(x|z) = 0.5 pixel_scale^2 ||x - g(z)||^2 + (D / 2) log 2 pi;  KL(N(mu, sigma^2) || N(0, I)) in closed form.
+    The unit variance is one pixel level, so the scale sets how much a reconstruction error weighs against the KL.
     ``noise`` (N, 100): the standard normal draw of z = mu + sigma * noise (default: fresh).
     Returns (neg_elbo, reconstruction, kl), each (N,)."""
     mu, sigma = encoder(x)
     z = mu + sigma * (torch.randn_like(sigma) if noise is None else noise)
     d = x[0].numel()
-    rec = 0.5 * (PIXEL_SCALE * (x - generator(z))).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
+    rec = 0.5 * (pixel_scale * (x - generator(z))).pow(2).flatten(1).sum(1) + 0.5 * d * math.log(2 * math.pi)
     kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * sigma.log()).sum(1)
     return rec + kl, rec, kl
 

@@ -1,6 +1,7 @@
 """Problem 3, Questions 3.1-3.3 for both models: samples, per-dimension latent perturbations, and
-interpolation in latent space vs data space. Reads <results>/problem3/{vae/vae.pt, gan/gan.pt}; writes
-<results>/problem3/<model>/{samples.png, perturbations.png, interpolation.png, perturbation_ranking.csv}.
+interpolation in latent space vs data space. Reads the checkpoints of one training seed
+(<results>/problem3/<model>/seed<S>/, --train-seed); writes <results>/problem3/<model>/{samples.png,
+perturbations.png, interpolation.png, perturbation_ranking.csv}.
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import numpy as np
 import torch
 
 from problem3.common import fixed_latents, save_grid
-from problem3.models import CHECKPOINTS, LATENT, load_generator
+from problem3.models import LATENT, MODELS, checkpoint_path, load_generator
 from utils import config as cfg
-from utils.cli import cli, positive_float, positive_int
+from utils import memory
+from utils.cli import cli, positive_float, positive_int, seed
 from utils.files import write_json
 from utils.report import plt, save_figure, write_csv, write_tex_values
 from utils.runtime import get_device, results_dir
@@ -81,7 +83,7 @@ def interpolations(g, z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor,
     return latent, data
 
 
-DEFAULTS = {"eps": None, "dims": 6, "pairs": 3, "allow_unfinished": False}
+DEFAULTS = {"eps": None, "dims": 6, "pairs": 3, "train_seed": 0, "allow_unfinished": False}
 
 
 @cli
@@ -92,14 +94,16 @@ def main(argv=None):
                          f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)")
     ap.add_argument("--dims", type=positive_int, help=f"most-changing dimensions to show (default: {DEFAULTS['dims']})")
     ap.add_argument("--pairs", type=positive_int, help=f"interpolation pairs (default: {DEFAULTS['pairs']})")
+    ap.add_argument("--train-seed", type=seed, help="draw the models trained with this seed (default: 0)")
     ap.add_argument("--allow-unfinished", action="store_true",
                     help="use checkpoints whose training has not finished (their steps are recorded)")
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     device = get_device(config["device"])
+    memory.check_fits(config["pairs"] * 2 * len(ALPHAS) * 3 * 32 * 32 * 4 * 8, "--pairs", device)
     root = results_dir("problem3", base=config["results_dir"])
-    models = {name: load_generator(root / ckpt, device, name, config["allow_unfinished"])
-              for name, ckpt in CHECKPOINTS.items()}  # both checked before any figure is drawn
+    models = {name: load_generator(checkpoint_path(root, name, config["train_seed"]), device, name,
+                                   config["allow_unfinished"]) for name in MODELS}  # both checked before any figure
     summary = {"settings": config}
     for name, (g, source) in models.items():
         out = root / name

@@ -6,9 +6,9 @@ The critic sees real and generated images through the same differentiable augmen
 samples come from an exponential moving average of the generator's weights (batch-norm statistics
 re-estimated for the average). Logs per iteration the Wasserstein estimate, the penalty and both losses; at
 every checkpoint the critic's score gap between training images and held-out real images (memorisation
-shows as a growing gap) and the FID of 1,000 samples for fixed z against the real test images.
-Writes <results>/problem3/gan/{gan.pt (resumable), train_log.csv, training_curves.png, samples_latest.png,
-run.json, values.tex}. The recipe (cpu or gpu) is picked from the device; see problem3/recipes.py.
+shows as a growing gap) and the FID of 1,000 samples for fixed z against the selection images (never the
+reported ones; problem3/data.py). Writes <results>/problem3/gan/seed<S>/{gan.pt (resumable), train_log.csv,
+training_curves.png, samples_latest.png, run.json, values.tex}. Settings: problem3/common.py, resolve_training.
 """
 from __future__ import annotations
 

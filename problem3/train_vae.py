@@ -1,13 +1,12 @@
-"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I) on pixel values 0-255; same generator g as
-the GAN, whose [-1, 1] output maps affinely to pixel values; see problem3.models.vae_loss).
+"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I) on pixel values 0 to 2 * --pixel-scale; the
+same generator g as the GAN, whose [-1, 1] output maps affinely to pixel values; see problem3.models.vae_loss).
 
 The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after which the
 objective is the ELBO. Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image),
-whatever the weight; at every checkpoint
-also the validation ELBO, KL and reconstruction on held-out real images (fixed noise) and the FID of 1,000
-samples g(z) for fixed z against the real test images. Writes <results>/problem3/vae/{vae.pt (resumable),
-train_log.csv, training_curves.png, samples_latest.png, run.json, values.tex}. The recipe (cpu or gpu) is
-picked from the device; see problem3/recipes.py.
+whatever the weight; at every checkpoint also the validation ELBO, KL and reconstruction on held-out real
+images (fixed noise) and the FID of 1,000 samples g(z) for fixed z against the selection images (never the
+reported ones; problem3/data.py). Writes <results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv,
+training_curves.png, samples_latest.png, run.json, values.tex}. Settings: problem3/common.py, resolve_training.
 """
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ from problem3.common import (
     training_parser,
     write_run_summary,
 )
-from problem3.models import LATENT, PIXEL_SCALE, Encoder, Generator, sampling_generator, vae_loss
+from problem3.models import LATENT, Encoder, Generator, sampling_generator, vae_loss
 from utils.cli import cli
 from utils.report import plot_curves, write_tex_values
 from utils.training import ResumableRun, batch_indices
@@ -35,7 +34,7 @@ def kl_weight(step: int, warmup: int) -> float:
 
 
 @torch.no_grad()
-def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, seed: int = 0,
+def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, pixel_scale: float, seed: int = 0,
                     batch_size: int = 500) -> dict:
     """Mean ELBO, KL and reconstruction term (nats per image) over images x (N, 3, 32, 32), with noise from a
     generator of its own (the training random stream is untouched)."""
@@ -43,7 +42,8 @@ def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, see
     sums = torch.zeros(3, dtype=torch.float64)
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
-        nelbo, rec, kl = vae_loss(encoder, generator, xb, torch.randn(len(xb), LATENT, generator=gen).to(xb.device))
+        noise = torch.randn(len(xb), LATENT, generator=gen).to(xb.device)
+        nelbo, rec, kl = vae_loss(encoder, generator, xb, pixel_scale, noise)
         sums += torch.stack([-nelbo.sum(), kl.sum(), rec.sum()]).double().cpu()
     elbo, kl, rec = (sums / len(x)).tolist()
     return {"valid_elbo": elbo, "valid_kl": kl, "valid_reconstruction": rec}
@@ -58,15 +58,14 @@ def main(argv=None):
     generator = Generator(width=config["width"]).to(device)
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=config["lr"])
     z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
-    settings = setup.resume_settings(fid_reference=monitor.scorer.description,
-                                     likelihood=f"N(x; g(z), I), pixel scale {PIXEL_SCALE}")
+    settings = setup.resume_settings(fid_reference=monitor.scorer.description)
 
     with ResumableRun(out / "vae.pt", out / "train_log.csv", {"encoder": encoder, "generator": generator},
                       {"adam": opt}, desc="VAE (SVHN)", num_steps=config["iterations"], settings=settings,
                       meta={"model": "vae", "width": config["width"]}, restart=config["restart"]) as run:
         for i in run.steps():
             xb = x[torch.from_numpy(batch_indices(len(x), config["batch_size"], i, config["seed"])).to(device)]
-            nelbo, rec, kl = vae_loss(encoder, generator, xb)
+            nelbo, rec, kl = vae_loss(encoder, generator, xb, config["pixel_scale"])
             beta = kl_weight(i, config["kl_warmup"])
             opt.zero_grad(set_to_none=True)
             (rec + beta * kl).mean().backward()
@@ -77,7 +76,8 @@ def main(argv=None):
                 with run.evaluation():
                     g = sampling_generator(generator)
                     save_grid(g(z_grid), out / "samples_latest.png")
-                    valid = validation_elbo(encoder, generator, setup.valid) if len(setup.valid) else {}
+                    valid = validation_elbo(encoder, generator, setup.valid, config["pixel_scale"]) \
+                        if len(setup.valid) else {}
                     metrics = {**valid, "fid": monitor(g)}
                 run.checkpoint(metrics)
 
@@ -93,7 +93,7 @@ def main(argv=None):
         "PthreeVaeWidth": str(config["width"]), "PthreeVaeBatch": str(config["batch_size"]),
         "PthreeVaeImages": str(len(x)), "PthreeVaeDataset": config["dataset"], "PthreeVaeProfile": config["profile"],
         "PthreeVaeDevice": summary["device_name"], "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
-        "PthreeVaeKlWarmup": str(config["kl_warmup"]),
+        "PthreeVaeKlWarmup": str(config["kl_warmup"]), "PthreeVaePixelScale": f"{config['pixel_scale']:g}",
         **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {})})
     print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
           f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}")

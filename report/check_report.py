@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from utils.pipeline import STEPS
+from utils.pipeline import steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def expected_inputs() -> list[str]:
     """Figures and values files the report must read, relative to the results directory."""
-    return [f for step in STEPS for f in step.figures + step.values]
+    return [f for step in steps() for f in step.figures + step.values]
 
 
 def check(pdf: Path) -> list[str]:

@@ -13,7 +13,7 @@ import score_fid
 from problem3 import classifier, fid, frechet, images, qualitative, train_gan, train_vae
 from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn
-from problem3.models import PIXEL_SCALE, Critic, Encoder, Generator, vae_loss
+from problem3.models import Critic, Encoder, Generator, vae_loss
 from problem3.recipes import RECIPES
 from utils.cli import UserError
 from utils.files import file_hash
@@ -186,20 +186,21 @@ def test_model_shapes_and_vae_loss():
     mu, sigma = e(x)
     assert mu.shape == (4, 100) and (sigma > 0).all()
     assert c(x).shape == (4,)
-    nelbo, rec, kl = vae_loss(e, g, x.detach())
+    nelbo, rec, kl = vae_loss(e, g, x.detach(), 127.5)
     assert nelbo.shape == (4,) and torch.allclose(nelbo, rec + kl) and (kl >= 0).all()
 
 
-def test_vae_loss_is_the_gaussian_likelihood_on_pixel_values_and_the_closed_form_kl():
+@pytest.mark.parametrize("scale", [127.5, 8.0, 1.0])
+def test_vae_loss_is_the_gaussian_likelihood_on_pixel_values_and_the_closed_form_kl(scale):
     torch.manual_seed(0)
     g, e = Generator().eval(), Encoder().eval()
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     noise = torch.randn(3, 100)
-    nelbo, rec, kl = vae_loss(e, g, x, noise)
+    nelbo, rec, kl = vae_loss(e, g, x, scale, noise)
     mu, sigma = e(x)
     mean = g(mu + sigma * noise)
-    pixels = torch.distributions.Normal(PIXEL_SCALE * (mean + 1), 1.0)  # N(x; g(z), I) on 0-255 values
-    expected_rec = -pixels.log_prob(PIXEL_SCALE * (x + 1)).flatten(1).sum(1)
+    pixels = torch.distributions.Normal(scale * (mean + 1), 1.0)  # N(x; g(z), I) on values 0 .. 2 * scale
+    expected_rec = -pixels.log_prob(scale * (x + 1)).flatten(1).sum(1)
     expected_kl = torch.distributions.kl_divergence(torch.distributions.Normal(mu, sigma),
                                                     torch.distributions.Normal(0.0, 1.0)).sum(1)
     assert torch.allclose(rec, expected_rec, rtol=1e-5) and torch.allclose(kl, expected_kl, rtol=1e-5, atol=1e-4)
@@ -236,7 +237,7 @@ def test_svhn_files_are_read_by_torchvision_after_the_md5_check_and_split(tmp_pa
     raw = scipy.io.loadmat(tmp_path / "train_32x32.mat")
     assert x.shape == (48, 32, 32, 3) and x.dtype == np.uint8 and np.array_equal(x[5], raw["X"][..., 5])
     assert np.array_equal(y, raw["y"].ravel() % 10) and y.max() <= 9
-    d = load_training_images("svhn", tmp_path, valid_fraction=0.25, seed=0)
+    d = load_training_images("svhn", tmp_path, valid_fraction=0.25)
     assert len(d["train"]) == 36 and len(d["valid"]) == 12
     (tmp_path / "test_32x32.mat").write_bytes(b"truncated")
     with pytest.raises(UserError, match="test_32x32.mat: not the official SVHN test file"):
@@ -260,8 +261,7 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_
     official(md5, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
     assert np.array_equal(read_svhn("train", tmp_path / "data")[0], read_svhn("train", served)[0])
-    path, kind = svhn.reference_file("auto", tmp_path / "data")  # the test split, downloaded
-    x, description = svhn.read_reference_images(path, kind, tmp_path / "data")
+    x, description = svhn.read_reference_images(svhn.reference_file("auto", tmp_path / "data"), tmp_path / "data")
     assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn("test", served)[0])
 
 
@@ -275,26 +275,37 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
               "--batch-size", "8", "--width", "8", "--model", str(model), "--fid-samples", "20"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 20 samples < 512 feature dims
-        train_vae.main(common)
-        train_gan.main(common + ["--n-critic", "2", "--augment", "translation,color,cutout"])
+        for seed in ("0", "1"):
+            train_vae.main(common + ["--seed", seed])
+            train_gan.main(common + ["--seed", seed, "--n-critic", "2", "--augment", "translation,color,cutout"])
         qualitative.main(["--dims", "2", "--pairs", "1"])
-        fid.main(["--n", "30", "--reference", "svhn-test", "--model", str(model), "--data-dir", str(tmp_path),
-                  "--dataset", "svhn"])
+        fid.main(["--n", "30", "--model", str(model), "--data-dir", str(tmp_path), "--dataset", "svhn",
+                  "--train-seeds", "0,1"])
     out = isolated_results / "problem3"
     for m in ("vae", "gan"):
-        for f in ("samples.png", "perturbations.png", "interpolation.png", "training_curves.png", "run.json"):
+        for f in ("samples.png", "perturbations.png", "interpolation.png", "seed0/training_curves.png",
+                  "seed1/run.json"):
             assert (out / m / f).exists(), f"{m}/{f}"
         assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
-    gan_run = json.loads((out / "gan" / "run.json").read_text())
+    gan_run = json.loads((out / "gan" / "seed0" / "run.json").read_text())
     assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3  # flags beat the recipe
     assert gan_run["settings"]["ema"] == RECIPES["cpu"]["gan"]["ema"] and gan_run["profile"] == "cpu"
-    assert r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "values.tex").read_text()
-    log = [r for r in read_csv(out / "gan" / "train_log.csv") if r["fid"] == r["fid"]]
+    assert gan_run["settings"]["reference"] == "selection"  # monitoring never uses the reported images
+    assert r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "seed0" / "values.tex").read_text()
+    log = [r for r in read_csv(out / "gan" / "seed0" / "train_log.csv") if r["fid"] == r["fid"]]
     assert [r["step"] for r in log] == [2, 3] and all(r["critic_gap"] == r["critic_gap"] for r in log)
-    vae_log = [r for r in read_csv(out / "vae" / "train_log.csv") if r["fid"] == r["fid"]]
+    vae_log = [r for r in read_csv(out / "vae" / "seed1" / "train_log.csv") if r["fid"] == r["fid"]]
     assert all(r["valid_elbo"] < 0 and r["valid_kl"] >= 0 for r in vae_log)
     res = json.loads((out / "fid.json").read_text())
-    assert res["vae"] > 0 and res["gan"] > 0 and res["floor_train"] > 0 and res["reference"] == "SVHN test, 40 images"
+    reported = res["reported"]
+    assert reported["reference"] == "SVHN test, 40 images" and reported["floor_train"] > 0
+    for m in ("vae", "gan"):
+        per_seed = reported[f"{m}_per_seed"]
+        assert set(per_seed) == {"0", "1"} and reported[m]["n"] == 2
+        assert reported[m]["mean"] == pytest.approx(np.mean(list(per_seed.values())))
+        assert reported[m]["sd"] == pytest.approx(np.std(list(per_seed.values()), ddof=1))
+    assert res["selection"]["reference"] == "SVHN train, held-out validation split (6 images)"
+    assert res["models"]["gan seed 1"]["step"] == 3
     assert (out / "fid_curves.png").exists() and (out / "qualitative.json").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -314,7 +325,7 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
         train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
         train_gan.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
         train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
-    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "gan.pt", weights_only=True)
+    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "seed0" / "gan.pt", weights_only=True)
             for d in ("straight", "resumed"))
     assert a["step"] == b["step"] == 4
     for name in ("generator", "critic", "generator_ema"):
@@ -324,7 +335,12 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
         train_gan.main(common + ["--iterations", "4", "--lr", "0.01", "--results-dir", str(tmp_path / "straight")])
     err = capsys.readouterr().err
     assert e.value.code == 2 and "lr 0.001 -> 0.01" in err and "--restart" in err
-    assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "run.json").read_text())["settings"]["lr"] == 1e-3
+    assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "seed0" / "run.json").read_text())["settings"][
+        "lr"] == 1e-3
+    with pytest.raises(SystemExit):  # another FID sample count would mix two kinds of number in one log
+        train_gan.main(common + ["--iterations", "4", "--fid-samples", "5",
+                                 "--results-dir", str(tmp_path / "straight")])
+    assert "fid_samples 4 -> 5" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -337,7 +353,7 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, o
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--profile", "gpu", "--device", "cpu",
                         "--iterations", "1", "--width", "8", "--batch-size", "4", "--n-critic", "1",
                         "--model", str(model), "--fid-samples", "4"])
-    run = json.loads((isolated_results / "problem3" / "gan" / "run.json").read_text())
+    run = json.loads((isolated_results / "problem3" / "gan" / "seed0" / "run.json").read_text())
     assert run["profile"] == "gpu" and run["settings"]["augment"] == RECIPES["gpu"]["gan"]["augment"] != "none"
     assert run["settings"]["ema"] == RECIPES["gpu"]["gan"]["ema"] and run["settings"]["iterations"] == 1
     with pytest.raises(SystemExit):

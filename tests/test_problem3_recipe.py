@@ -1,5 +1,7 @@
 """Problem 3: recipes and profiles, data and reference sets, augmentation, weight averaging, monitoring."""
 import argparse
+import csv
+import json
 
 import numpy as np
 import pytest
@@ -95,19 +97,20 @@ def test_a_cuda_device_without_a_gpu_is_one_clear_error():
 
 # ----------------------------------------------------------------------------- data and the FID reference
 def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
-    d = svhn.load_training_images("svhn-partial", shared_data, seed=0)
+    d = svhn.load_training_images("svhn-partial", shared_data)
     assert len(d["valid"]) == svhn.PARTIAL_VALID and len(d["train"]) + len(d["valid"]) == 1264
     flat = {img.tobytes() for img in d["train"]}
     assert not any(img.tobytes() in flat for img in d["valid"])
-    again = svhn.load_training_images("svhn-partial", shared_data, seed=0)
+    again = svhn.load_training_images("svhn-partial", shared_data)
     assert np.array_equal(again["valid"], d["valid"])
 
 
 def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(shared_data, tmp_path,
                                                                                     monkeypatch):
     monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
-    path, kind = svhn.reference_file("auto", shared_data)
-    x, description = svhn.read_reference_images(path, kind, shared_data)
+    ref = svhn.reference_file("auto", shared_data)
+    x, description = svhn.read_reference_images(ref, shared_data)
+    path = ref.path
     assert description == "SVHN test, first 10,000 images" and x.shape == (10000, 32, 32, 3)
     assert path.name == "svhn_test_10k.npz"
     train = svhn.load_partial(shared_data)[0]
@@ -118,6 +121,30 @@ def test_without_the_official_test_file_the_reference_is_the_first_10k_test_imag
         svhn.reference_file("svhn-partial", shared_data)
     with pytest.raises(UserError, match="svhn_test_10k.npz not found"):
         svhn.reference_file("auto", tmp_path)
+
+
+def test_selection_and_reported_images_are_disjoint_test_images(shared_data, monkeypatch):
+    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)  # offline
+    selection = svhn.read_reference_images(svhn.reference_file("selection", shared_data), shared_data)
+    reported = svhn.read_reference_images(svhn.reference_file("reported", shared_data), shared_data)
+    everything = svhn.read_reference_images(svhn.reference_file("auto", shared_data), shared_data)[0]
+    assert selection[1] == "SVHN test, images 5,000-9,999" and reported[1] == "SVHN test, images 0-4,999"
+    assert np.array_equal(np.concatenate([reported[0], selection[0]]), everything)
+    assert not {x.tobytes() for x in selection[0]} & {x.tobytes() for x in reported[0]}
+    train = svhn.load_partial(shared_data)[0]
+    assert not {x.tobytes() for x in train} & {x.tobytes() for x in selection[0]}
+
+
+def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
+    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: tmp_path / f"{split}.mat")
+    monkeypatch.setattr(svhn, "read_svhn", lambda split, root=None: (train, None))
+    ref = svhn.reference_file("selection", tmp_path)
+    images, description = svhn.read_reference_images(ref, tmp_path)
+    assert ref.kind == "svhn-train" and description.endswith("(5 images)")
+    assert np.array_equal(images, svhn.load_training_images("svhn", tmp_path)["valid"])
+    assert svhn.reference_file("reported", tmp_path).kind == "svhn-test"
 
 
 # ----------------------------------------------------------------------------- augmentation
@@ -193,10 +220,10 @@ def test_validation_elbo_leaves_the_training_random_stream_untouched():
     e, g = Encoder(width=4).eval(), Generator(width=4).eval()
     x = torch.rand(6, 3, 32, 32) * 2 - 1
     torch.manual_seed(1)
-    first = validation_elbo(e, g, x, batch_size=4)
+    first = validation_elbo(e, g, x, 127.5, batch_size=4)
     after = torch.rand(1)
     torch.manual_seed(1)
-    assert validation_elbo(e, g, x, batch_size=4) == first and torch.equal(torch.rand(1), after)
+    assert validation_elbo(e, g, x, 127.5, batch_size=4) == first and torch.equal(torch.rand(1), after)
     assert first["valid_elbo"] == pytest.approx(-(first["valid_kl"] + first["valid_reconstruction"]), rel=1e-6)
     assert first["valid_kl"] > 0
 
@@ -224,3 +251,29 @@ def test_sampling_generator_is_a_recalibrated_copy():
     assert all(torch.equal(v, g.state_dict()[k]) for k, v in before.items())  # the trained generator is untouched
     assert not s.training and not torch.equal(s.fc[1].running_mean, g.fc[1].running_mean)
     assert torch.equal(s.fc[0].weight, g.fc[0].weight)
+
+
+def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tmp_path, capsys):
+    from problem3 import pixel_scale
+
+    root = tmp_path / "problem3"
+    base = {"seed": 0, "iterations": 10, "lr": 0.002, "pixel_scale": 127.5}
+
+    def run(name, scale, fid, **other):
+        d = root / "vae" / name
+        d.mkdir(parents=True)
+        (d / "run.json").write_text(json.dumps({"settings": {**base, "pixel_scale": scale, "run": name, **other}}))
+        rec = 0.5 * 3072 * np.log(2 * np.pi) + 0.5 * scale ** 2 * 3072 * 0.01  # a mean squared error of 0.01
+        (d / "train_log.csv").write_text(f"step,fid,valid_kl,valid_reconstruction\n10,{fid},{scale},{rec}\n")
+
+    run("seed0", 127.5, 40000.0)
+    run("scale-4", 4.0, 30000.0)
+    run("scale-127.5", 127.5, 40000.0)
+    run("scale-16", 16.0, 35000.0, lr=0.01)  # another learning rate: not a point of this curve
+    pixel_scale.main(["--results-dir", str(tmp_path)])
+    rows = list(csv.DictReader(open(root / "pixel_scale.csv")))
+    assert [float(r["pixel_scale"]) for r in rows] == [4.0, 127.5]
+    assert all(abs(float(r["valid_mse"]) - 0.01) < 1e-9 for r in rows)
+    values = (root / "pixel_scale_values.tex").read_text()
+    assert r"\newcommand{\PthreeScaleBest}{4}" in values and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
+    assert (root / "pixel_scale.png").exists()

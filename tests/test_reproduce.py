@@ -6,11 +6,13 @@ import time
 import pytest
 
 import reproduce
-from reproduce import STEPS, up_to_date
+from reproduce import up_to_date
+from utils.pipeline import steps
 
+STEPS = steps((0, 1, 2))
 EVAL = next(s for s in STEPS if s.name == "Problem 2 evaluation")
 TRAIN = next(s for s in STEPS if s.name == "Problem 2 training")
-GAN = next(s for s in STEPS if s.name == "Problem 3 GAN")
+GAN = next(s for s in STEPS if s.name == "Problem 3 GAN seed 1")
 
 
 def _touch(root, names, t):
@@ -47,7 +49,7 @@ def test_a_training_step_reruns_without_its_checkpoint_and_when_code_is_newer(tm
 def test_a_problem3_training_step_reruns_when_the_recipe_differs(tmp_path):
     (tmp_path / ".profile").write_text("full")
     _touch(tmp_path, GAN.outputs + GAN.checkpoints, time.time() + 1000)
-    run = tmp_path / "problem3" / "gan" / "run.json"
+    run = tmp_path / GAN.summary
     run.write_text(json.dumps({"profile": "cpu"}))
     os.utime(run, (time.time() + 1000, time.time() + 1000))
     assert up_to_date(tmp_path, GAN, "full", "cpu")
@@ -65,7 +67,7 @@ def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
 def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, isolated_results, monkeypatch,
                                                                      capfd):
     monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)             # every step done already
-    monkeypatch.setattr(reproduce, "build_report", lambda results, profile: tmp_path / "report.pdf")  # not built
+    monkeypatch.setattr(reproduce, "build_report", lambda *a: tmp_path / "report.pdf")  # not built
     with pytest.raises(SystemExit) as e:
         reproduce.main([])
     err = capfd.readouterr().err
@@ -94,6 +96,17 @@ def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, m
     trains.append(True)
     reproduce.main(["--only", "Problem 2 training", "--no-report"])
     assert json.loads((results / "step_times.json").read_text())[TRAIN.name]["seconds"] < 900.0
+
+
+def test_each_seed_is_a_training_step_and_the_report_shows_the_first_seed_only():
+    names = [s.name for s in STEPS]
+    assert [n for n in names if n.startswith("Problem 3 VAE")] == [f"Problem 3 VAE seed {k}" for k in (0, 1, 2)]
+    assert GAN.args == ["--seed", "1"] and GAN.checkpoints == ["problem3/gan/seed1/gan.pt"] and not GAN.figures
+    fid = next(s for s in STEPS if s.name == "Problem 3 FID")
+    assert fid.args == ["--train-seeds", "0,1,2"] and len(fid.inputs) == 6
+    shown = {f for s in STEPS for f in s.figures + s.values}
+    assert shown == {f for s in steps((0,)) for f in s.figures + s.values}  # the report does not depend on seeds
+    assert "problem3/vae/seed0/training_curves.png" in shown
 
 
 def test_a_step_s_code_is_what_its_script_imports():

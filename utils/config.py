@@ -16,7 +16,7 @@ from utils.cli import seed
 # Settings every script has: where data and results live, the device, the seed, the profile.
 COMMON = {"data_dir": None, "results_dir": None, "device": None, "seed": 0, "quick": False}
 # Settings that say where a run happens, not what it computes: a resumed run may change them.
-PLACE = ("data_dir", "results_dir", "device", "restart")
+PLACE = ("data_dir", "results_dir", "device", "restart", "run")
 
 
 def parser(doc: str) -> argparse.ArgumentParser:

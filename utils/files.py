@@ -1,6 +1,7 @@
 """Files: atomic writes, hashes and fingerprints, verified downloads."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -24,22 +25,48 @@ def file_hash(path: str | os.PathLike, algo: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``."""
+class WriteError(UserError):
+    """A file could not be written (full disk, read-only place...); the previous version of it is kept."""
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+TORCH_WRITE_FAILURES = ("unexpected pos", "failed writing", "No space left")  # torch's zip writer, disk full
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None], size: int | None = None) -> Path:
+    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``. A failed write raises
+    :class:`WriteError` in one line (naming the free space, and ``size``, the bytes needed, when known); the
+    temporary file is removed and any previous ``path`` is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
+    except OSError as e:
+        if e.errno in NO_SPACE:
+            raise _no_space(path, size) from None
+        raise WriteError(f"cannot write {path}: {e.strerror or e}") from None
+    except RuntimeError as e:
+        if any(text in str(e) for text in TORCH_WRITE_FAILURES):
+            raise _no_space(path, size) from None
+        raise
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def _no_space(path: Path, size: int | None) -> WriteError:
+    free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
+    need = f", {size / 2 ** 20:,.1f} MiB needed" if size else ""
+    return WriteError(f"no space left on the device writing {path} ({free / 2 ** 20:,.1f} MiB free{need}); any "
+                      "previous version of it is kept")
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -83,8 +110,8 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
 
     try:
         return atomic_write(dest, fetch)
-    except OSError as e:
-        raise UserError(f"cannot download {url} into {dest.parent}: {e.strerror} (use a writable --data-dir)") from None
+    except WriteError as e:
+        raise UserError(f"cannot download {url}: {e} (use a writable --data-dir)") from None
 
 
 def fingerprint(array: np.ndarray) -> str:

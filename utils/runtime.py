@@ -43,8 +43,12 @@ def get_device(name: str | None = None) -> torch.device:
         device = torch.device(name)
     except (RuntimeError, ValueError):
         raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name}: this project runs on cpu or cuda only (use cpu, or leave --device out)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices here")
     if device.type == "cpu":
         keep_freed_memory()
     return device

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import math
 import os
 import random
@@ -23,8 +24,12 @@ from utils.runtime import library_versions
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Atomically ``torch.save`` a dict of tensors / numbers / lists (loadable with weights_only=True)."""
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+    """Atomically ``torch.save`` a dict of tensors / numbers / lists (loadable with weights_only=True). It is
+    serialised in memory first, so a full disk is reported with the size needed."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), size=len(data))
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
@@ -218,14 +223,24 @@ class ResumableRun:
         """Seconds of training so far, over all the runs that resumed one another."""
         return self.elapsed_before + time.time() - self._t0
 
-    def steps(self) -> Iterator[int]:
-        """The steps left (0-based), the modules in training mode, with a progress bar."""
+    def steps(self, probe_seconds: float = 10.0) -> Iterator[int]:
+        """The steps left (0-based), the modules in training mode, with a progress bar. Once the first steps have
+        taken ``probe_seconds`` (and at least 5 of them), one line says how long the rest will take at that speed,
+        so nobody waits an hour unwarned."""
         self._set_training(True)
         self._bar = progress(range(self.start, self.num_steps), desc=self.desc, initial=self.start,
                              total=self.num_steps)
+        t0, told = time.time(), False
         for step in self._bar:
             self.step = step
             yield step
+            done, seconds = step + 1 - self.start, time.time() - t0
+            if not told and done >= 5 and seconds >= probe_seconds and step + 1 < self.num_steps:
+                told = True
+                left = (self.num_steps - step - 1) * seconds / done
+                self._bar.write(f"{self.desc}: {done / seconds:.2f} steps/s over the first {done}; the "
+                                f"{self.num_steps - step - 1:,} left take about {left / 60:.1f} min more at that "
+                                "speed (monitoring and checkpoints not counted)", file=sys.stderr)
 
     def log(self, step: int, metrics: dict, every: int = 1) -> bool:
         """Add a step's float metrics; after every ``every``-th step and the last, append their means as a log row

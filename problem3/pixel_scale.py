@@ -1,0 +1,93 @@
+"""Problem 3: how the VAE's pixel scale was chosen. The likelihood N(x; g(z), I) has unit variance in pixel levels,
+so the scale of the pixel values (0 to 2 * scale) sets how much a reconstruction error weighs against the KL
+term: -log p(x|z) = 0.5 scale^2 ||x - g(z)||^2 + const, on images x in [-1, 1].
+
+Reads the sweep's VAE runs (<results>/problem3/vae/scale-<S>/: the first seed's settings but the pixel scale, as
+reproduce.py trains them) and plots, against the scale, the final FID against the selection images (never the
+reported ones) and the held-out KL and reconstruction error. Writes
+<results>/problem3/{pixel_scale.png, pixel_scale.csv, pixel_scale_values.tex}.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from problem3.models import run_dir
+from utils import config as cfg
+from utils.cli import UserError, cli, seed
+from utils.report import plt, read_csv, save_figure, write_csv, write_tex_values
+from utils.runtime import results_dir
+
+DEFAULTS = {"train_seed": 0}
+
+
+def sweep_runs(root, reference: dict) -> list[dict]:
+    """One row per sweep run (vae/scale-*/) whose settings equal ``reference``'s but for the pixel scale and the
+    run name: the scale, the final monitoring FID and the last checkpoint's held-out KL and mean squared error."""
+    keep = {k: v for k, v in reference.items() if k not in ("pixel_scale", "run")}
+    rows = []
+    for summary in sorted((root / "vae").glob("scale-*/run.json")):
+        run = json.loads(summary.read_text())
+        settings = run["settings"]
+        if {k: v for k, v in settings.items() if k not in ("pixel_scale", "run")} != keep:
+            continue
+        checkpoints = [r for r in read_csv(summary.parent / "train_log.csv") if math.isfinite(r.get("fid", math.nan))]
+        last, scale = checkpoints[-1], settings["pixel_scale"]
+        d = 3 * 32 * 32
+        mse = (last["valid_reconstruction"] - 0.5 * d * math.log(2 * math.pi)) / (0.5 * scale ** 2 * d)
+        rows.append({"pixel_scale": scale, "fid": last["fid"], "valid_kl": last["valid_kl"],
+                     "valid_mse": mse, "run": summary.parent.name})
+    return sorted(rows, key=lambda r: r["pixel_scale"])
+
+
+def plot(rows: list[dict], chosen: float, path) -> None:
+    pyplot = plt()
+    fig, (ax, bx) = pyplot.subplots(1, 2, figsize=(8.4, 3.2))
+    scales = [r["pixel_scale"] for r in rows]
+    ax.plot(scales, [r["fid"] for r in rows], "-o", color="k")
+    ax.axvline(chosen, color="0.5", ls=":", label=f"recipe: {chosen:g}")
+    ax.set(xscale="log", yscale="log", xlabel="pixel scale (values 0 to 2 x scale)",
+           ylabel="FID, selection images", title="VAE samples")
+    ax.legend()
+    bx.plot(scales, [r["valid_kl"] for r in rows], "-o", color="C0", label="KL (nats per image)")
+    bx.set(xscale="log", yscale="log", xlabel="pixel scale", title="held-out images")
+    cx = bx.twinx()
+    cx.plot(scales, [r["valid_mse"] for r in rows], "--s", color="C1", label="mean squared error, [-1, 1] images")
+    cx.set(yscale="log")
+    cx.grid(False)
+    bx.legend(loc="upper left", fontsize=7)
+    cx.legend(loc="lower right", fontsize=7)
+    save_figure(fig, path)
+
+
+@cli
+def main(argv=None):
+    ap = cfg.parser(__doc__)
+    ap.add_argument("--train-seed", type=seed, help="the seed of the recipe's run the sweep was made beside "
+                                                    f"(default: {DEFAULTS['train_seed']})")
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
+    print(cfg.describe(config))
+    root = results_dir("problem3", base=config["results_dir"])
+    recipe_run = run_dir(root, "vae", config["train_seed"]) / "run.json"
+    if not recipe_run.exists():
+        raise UserError(f"{recipe_run} not found: train the VAE first (python problem3/train_vae.py)")
+    reference = json.loads(recipe_run.read_text())["settings"]
+    rows = sweep_runs(root, reference)
+    if len(rows) < 2:
+        raise UserError(f"found {len(rows)} VAE run(s) differing only in --pixel-scale under {root / 'vae'}; "
+                        "train them (python problem3/train_vae.py --pixel-scale S --run scale-S)")
+    chosen, best = reference["pixel_scale"], min(rows, key=lambda r: r["fid"])
+    write_csv(root / "pixel_scale.csv", rows)
+    plot(rows, chosen, root / "pixel_scale.png")
+    write_tex_values(root / "pixel_scale_values.tex", {
+        "PthreeScaleChosen": f"{chosen:g}", "PthreeScaleBest": f"{best['pixel_scale']:g}",
+        "PthreeScaleBestFid": f"{best['fid']:,.0f}", "PthreeScaleRuns": str(len(rows)),
+        "PthreeScaleList": ", ".join(f"{r['pixel_scale']:g}" for r in rows),
+        "PthreeScaleFids": ", ".join(f"{r['fid']:,.0f}" for r in rows)})
+    for r in rows:
+        print(f"pixel scale {r['pixel_scale']:>6g}: FID {r['fid']:>9,.0f}  KL {r['valid_kl']:>8,.1f}  "
+              f"MSE {r['valid_mse']:.4f}  ({r['run']})")
+
+
+if __name__ == "__main__":
+    main()
