@@ -2,35 +2,39 @@
 so the scale of the pixel values (0 to 2 * scale) sets how much a reconstruction error weighs against the KL
 term: -log p(x|z) = 0.5 scale^2 ||x - g(z)||^2 + const, on images x in [-1, 1].
 
-Reads the sweep's VAE runs (<results>/problem3/vae/scale-<S>/: the first seed's settings but the pixel scale, as
-reproduce.py trains them) and plots, against the scale, the final FID against the selection images (never the
-reported ones) and the held-out KL and reconstruction error. Writes
+Reads the first seed's VAE run and the sweep's (<results>/problem3/vae/scale-<S>/: the same settings but the pixel
+scale, as reproduce.py trains them) and plots, against the scale, the final FID against the selection images
+(never the reported ones) and the held-out KL and reconstruction error. Writes
 <results>/problem3/{pixel_scale.png, pixel_scale.csv, pixel_scale_values.tex}.
 """
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 from problem3.models import run_dir
 from utils import config as cfg
-from utils.cli import UserError, cli, seed
+from utils.cli import UserError, cli, positive_float, seed
 from utils.report import plt, read_csv, save_figure, write_csv, write_tex_values
 from utils.runtime import results_dir
 
-DEFAULTS = {"train_seed": 0}
+DEFAULTS = {"train_seed": 0, "scales": None}
 
 
-def sweep_runs(root, reference: dict) -> list[dict]:
-    """One row per sweep run (vae/scale-*/) whose settings equal ``reference``'s but for the pixel scale and the
-    run name: the scale, the final monitoring FID and the last checkpoint's held-out KL and mean squared error."""
+def sweep_runs(root, reference: dict, first: Path) -> list[dict]:
+    """One row per scale: the ``first`` run's directory, then the sweep's runs (vae/scale-*/) whose settings equal
+    ``reference``'s but for the pixel scale and the run name (one per scale): the scale, the final monitoring FID
+    and the last checkpoint's held-out KL and mean squared error."""
     keep = {k: v for k, v in reference.items() if k not in ("pixel_scale", "run")}
-    rows = []
-    for summary in sorted((root / "vae").glob("scale-*/run.json")):
+    rows, scales = [], set()
+    for summary in [first / "run.json", *sorted((root / "vae").glob("scale-*/run.json"))]:
         run = json.loads(summary.read_text())
         settings = run["settings"]
-        if {k: v for k, v in settings.items() if k not in ("pixel_scale", "run")} != keep:
+        if {k: v for k, v in settings.items() if k not in ("pixel_scale", "run")} != keep or \
+                settings["pixel_scale"] in scales:
             continue
+        scales.add(settings["pixel_scale"])
         checkpoints = [r for r in read_csv(summary.parent / "train_log.csv") if math.isfinite(r.get("fid", math.nan))]
         last, scale = checkpoints[-1], settings["pixel_scale"]
         d = 3 * 32 * 32
@@ -60,19 +64,28 @@ def plot(rows: list[dict], chosen: float, path) -> None:
     save_figure(fig, path)
 
 
+def scale_list(text: str) -> list[float]:
+    """argparse type: comma-separated positive pixel scales."""
+    return [positive_float(part) for part in text.split(",")]
+
+
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument("--train-seed", type=seed, help="the seed of the recipe's run the sweep was made beside "
                                                     f"(default: {DEFAULTS['train_seed']})")
+    ap.add_argument("--scales", type=scale_list, help="the sweep's scales, e.g. 1,16,127.5 (default: every "
+                                                      "vae/scale-*/ run there is)")
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     root = results_dir("problem3", base=config["results_dir"])
-    recipe_run = run_dir(root, "vae", config["train_seed"]) / "run.json"
-    if not recipe_run.exists():
-        raise UserError(f"{recipe_run} not found: train the VAE first (python problem3/train_vae.py)")
-    reference = json.loads(recipe_run.read_text())["settings"]
-    rows = sweep_runs(root, reference)
+    first = run_dir(root, "vae", config["train_seed"])
+    if not (first / "run.json").exists():
+        raise UserError(f"{first / 'run.json'} not found: train the VAE first (python problem3/train_vae.py)")
+    reference = json.loads((first / "run.json").read_text())["settings"]
+    rows = sweep_runs(root, reference, first)
+    if config["scales"] is not None:
+        rows = [r for r in rows if r["pixel_scale"] in config["scales"] or r["run"] == first.name]
     if len(rows) < 2:
         raise UserError(f"found {len(rows)} VAE run(s) differing only in --pixel-scale under {root / 'vae'}; "
                         "train them (python problem3/train_vae.py --pixel-scale S --run scale-S)")

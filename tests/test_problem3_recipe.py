@@ -268,11 +268,11 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
 
     run("seed0", 127.5, 40000.0)
     run("scale-4", 4.0, 30000.0)
-    run("scale-127.5", 127.5, 40000.0)
+    run("scale-127.5", 127.5, 41000.0)  # the same scale as the first seed's run: that run is the point
     run("scale-16", 16.0, 35000.0, lr=0.01)  # another learning rate: not a point of this curve
     pixel_scale.main(["--results-dir", str(tmp_path)])
     rows = list(csv.DictReader(open(root / "pixel_scale.csv")))
-    assert [float(r["pixel_scale"]) for r in rows] == [4.0, 127.5]
+    assert [(float(r["pixel_scale"]), r["run"]) for r in rows] == [(4.0, "scale-4"), (127.5, "seed0")]
     assert all(abs(float(r["valid_mse"]) - 0.01) < 1e-9 for r in rows)
     values = (root / "pixel_scale_values.tex").read_text()
     assert r"\newcommand{\PthreeScaleBest}{4}" in values and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
