@@ -14,7 +14,7 @@ import numpy as np
 from problem1.theta_sweep import THETAS, sweep
 from utils import config as cfg
 from utils import memory
-from utils.cli import UserError, cli, float_at_least, positive_float, positive_int
+from utils.cli import UserError, at_least, cli, positive_float, positive_int
 from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
 from utils.runtime import results_dir
 
@@ -47,7 +47,7 @@ def main(argv=None):
                     f"(default: {DEFAULTS['steps']}; --quick: {QUICK['steps']})")
     ap.add_argument("--lr", type=positive_float,
                     help=f"Adam learning rate (default: {DEFAULTS['lr']}; --quick: {QUICK['lr']})")
-    ap.add_argument("--lam", type=float_at_least(10), help=f"gradient-penalty weight lambda, at least 10 "
+    ap.add_argument("--lam", type=at_least(10), help=f"gradient-penalty weight lambda, at least 10 "
                     f"(default: {DEFAULTS['lam']})")
     ap.add_argument("--batch-size", type=positive_int, help=f"samples per step (default: {DEFAULTS['batch_size']})")
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)

@@ -17,7 +17,7 @@ from problem3.models import LATENT, run_dir
 from problem3.recipes import QUICK, RECIPES, SMALL_SET, fast_bf16, pick_profile
 from utils import config as cfg
 from utils import memory
-from utils.cli import UserError, float_at_least, fraction, int_at_least, positive_float, positive_int
+from utils.cli import UserError, at_least, fraction, positive_float, positive_int
 from utils.files import atomic_write, fingerprint, write_json
 from utils.runtime import device_description, get_device, library_versions, results_dir, seed_everything
 
@@ -61,7 +61,7 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     ap.add_argument("--width", type=positive_int, help=recipe_help("channel width of every network", "width"))
     ap.add_argument("--ckpt-every", type=positive_int,
                     help=recipe_help("checkpoint, monitoring and FID every N iterations", "ckpt_every"))
-    ap.add_argument("--fid-samples", type=int_at_least(2),
+    ap.add_argument("--fid-samples", type=at_least(2, int),
                     help=f"samples (fixed latents) per monitoring FID, at least 2 (default: {TRAINING['fid_samples']})")
     add_fid_flags(ap)
     ap.add_argument("--restart", action="store_true",
@@ -70,14 +70,14 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
     ap.add_argument("--run", type=run_name, help=f"this run's directory under <results>/problem3/{model}/ "
                                                  "(default: seed<S>)")
     if model == "vae":
-        ap.add_argument("--kl-warmup", type=int_at_least(0), help=recipe_help(
+        ap.add_argument("--kl-warmup", type=at_least(0, int), help=recipe_help(
             "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
         ap.add_argument("--pixel-scale", type=positive_float, help=recipe_help(
             "the likelihood N(x; g(z), I) is on pixel values 0 to 2 * this (127.5: 0-255)", "pixel_scale"))
     if model == "gan":
         ap.add_argument("--n-critic", type=positive_int,
                         help=recipe_help("critic updates per generator update", "n_critic"))
-        ap.add_argument("--lam", type=float_at_least(0), help=recipe_help("gradient-penalty weight", "lam"))
+        ap.add_argument("--lam", type=at_least(0), help=recipe_help("gradient-penalty weight", "lam"))
         ap.add_argument("--augment", help=recipe_help(
             "differentiable augmentations for the critic: comma-separated translation, color, cutout, or none",
             "augment"))

@@ -24,7 +24,7 @@ from problem3.frechet import FidScorer
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
 from utils import memory
-from utils.cli import cli, int_at_least, seed
+from utils.cli import at_least, cli, seed
 from utils.files import write_json
 from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir
@@ -91,7 +91,7 @@ DEFAULTS = {"n": 1000, "reference": "reported", "dataset": "auto", "model": None
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
-    ap.add_argument("--n", type=int_at_least(2),
+    ap.add_argument("--n", type=at_least(2, int),
                     help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})")
     ap.add_argument("--train-seeds", type=seed_list, help="score the models trained with these seeds, e.g. 0,1,2 "
                                                           "(default: 0); FIDs are their mean and spread")

@@ -52,15 +52,17 @@ def positive_int(text: str) -> int:
     return value
 
 
-def int_at_least(minimum: int):
-    """argparse type for a whole number of at least ``minimum``."""
-    def convert(text: str) -> int:
-        value = _number(text, int, "a whole number")
+def at_least(minimum: float, kind: type = float):
+    """argparse type for a finite number (``kind`` int: a whole number) of at least ``minimum``."""
+    what = "a whole number" if kind is int else "a number"
+
+    def convert(text: str):
+        value = _number(text, kind, what)
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
         return value
 
-    convert.__name__ = f"whole number >= {minimum}"
+    convert.__name__ = f"{what} >= {minimum:g}"
     return convert
 
 
@@ -72,29 +74,12 @@ def seed(text: str) -> int:
     return value
 
 
-def finite_float(text: str) -> float:
-    """argparse type for any finite number (no nan, no inf)."""
-    return _number(text, float, "a number")
-
-
 def positive_float(text: str) -> float:
     """argparse type for a finite number above 0 (learning rates, step sizes)."""
     value = _number(text, float, "a positive number")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
     return value
-
-
-def float_at_least(minimum: float):
-    """argparse type for a finite number of at least ``minimum``."""
-    def convert(text: str) -> float:
-        value = _number(text, float, "a number")
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
-        return value
-
-    convert.__name__ = f"number >= {minimum:g}"
-    return convert
 
 
 def fraction(text: str) -> float:
