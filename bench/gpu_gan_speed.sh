@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2 A3_DATA_DIR
 A3_DATA_DIR=$(realpath "${A3_DATA_DIR:-data}")
 S=${SECONDS_EACH:-40}
+# a reference older trees know too: only the speed is read
 FLAGS="--dataset svhn-partial --reference svhn-test-10k --profile gpu --ckpt-every ${CKPT:-250} --fid-samples 10"
 gan() {  # gan <label> <tree> [flags...]: the GAN alone for $S seconds, then its rate (the log is written at checkpoints)
   local label=$1 tree=$2 dir; shift 2
   dir=$(mktemp -d)
   # shellcheck disable=SC2086
   (cd "$tree" && PYTHONPATH=. timeout "$S" python3 problem3/train_gan.py $FLAGS --results-dir "$dir" "$@" >/dev/null 2>&1)
-  python3 bench/iteration_rate.py "$label" "$dir/problem3/gan/train_log.csv"
+  log=$(ls "$dir"/problem3/gan/seed0/train_log.csv "$dir"/problem3/gan/train_log.csv 2>/dev/null | head -1)
+  python3 bench/iteration_rate.py "$label" "${log:-$dir/problem3/gan/seed0/train_log.csv}"  # older trees: no seed0/
 }
 { for round in 1 2; do gan "baseline, round $round" "$BASELINE"; gan "this tree, round $round" .; done
   gan "this tree, batch 128" . --batch-size 128; } 2>&1 | tee "$OUT/gan_speed.txt"

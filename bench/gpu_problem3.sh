@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Problem 3's gpu recipe on one GPU, as one prepared run that fits a 10-minute command (the device tool's limit):
+# Problem 3's gpu recipe on one GPU, as one prepared run that fits a 10-minute command:
 #
 #   A3_DATA_DIR=data OUT=/tmp/out bash bench/gpu_problem3.sh        (SMOKE=1: a minutes-long run on any machine)
 #
@@ -8,7 +8,7 @@
 #    stopped after $RECIPE_LIMIT_S seconds (default 540) should the GPU be slower than planned.
 # 2. Beside it, single-factor variants, each stopped after $VARIANT_LIMIT_S seconds (default 360), into
 #    results/gpu_variants/<name>: GAN batch 128, GAN without augmentation, VAE width 64. Their monitoring FIDs
-#    (train_log.csv, fixed latents, same reference) at equal iterations choose the next recipe.
+#    (train_log.csv, fixed latents, the selection images) at equal iterations choose the next recipe.
 # Then it prints every checkpoint's FID and packs logs, FIDs, run.json files, training logs and figures (no
 # checkpoints, no sample folders) into $OUT/problem3_gpu.tgz. The trainings share the GPU: each process is bound
 # by kernel launches, not by the GPU (bench/gpu_throughput.sh measures that).
@@ -36,7 +36,7 @@ variant() {  # variant <name> <vae|gan> [flags...]
   local t0=$SECONDS
   # shellcheck disable=SC2086
   timeout "$VARIANT_LIMIT" python3 "problem3/train_$model.py" --profile gpu --dataset svhn-partial \
-    --reference svhn-test-10k --results-dir "results/gpu_variants/$name" "$@" $EXTRA >"$LOGS/variant_$name.log" 2>&1
+    --reference selection --results-dir "results/gpu_variants/$name" "$@" $EXTRA >"$LOGS/variant_$name.log" 2>&1
   echo "variant $name rc=$? $((SECONDS - t0)) s" | tee -a "$LOGS/timeline.txt"
 }
 
@@ -54,7 +54,7 @@ grep -h "FID\|floor\|all steps done" "$LOGS/recipe.log"
 python3 - "$RESULTS" results/gpu_variants/* <<'PY'
 import csv, glob, sys
 for root in sys.argv[1:]:  # each checkpoint's monitoring FID (step:FID) and the training's wall time
-    for log in sorted(glob.glob(f"{root}/problem3/*/train_log.csv")):
+    for log in sorted(glob.glob(f"{root}/problem3/*/*/train_log.csv")):
         rows = [r for r in csv.DictReader(open(log)) if r.get("fid")]
         print(log, "  ".join(f"{r['step']}:{float(r['fid']):.0f}" for r in rows),
               f"| {rows[-1]['elapsed_s'][:5]} s" if rows else "")

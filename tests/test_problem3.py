@@ -1,3 +1,4 @@
+import csv
 import json
 import pickle
 import warnings
@@ -384,3 +385,36 @@ def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monk
     np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (31, 32, 32, 3), dtype=np.uint8))
     with pytest.raises(AssertionError, match="cache hit read"):  # another reference file: no stale hit
         frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache")
+
+
+def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8))
+    model = tmp_path / "classifier.npz"
+    torch.manual_seed(0)
+    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    dirs = []
+    for name in ("student_a", "student_b"):
+        (tmp_path / name / "samples").mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / name / "samples" /
+                                                                                     f"{i}.png")
+        dirs.append(str(tmp_path / name))
+    common = ["--model", str(model), "--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 6 samples < 512 feature dims
+        score_fid.main([*dirs, *common, "--csv", str(tmp_path / "scores.csv"),
+                        "--save-stats", str(tmp_path / "ref.npz")])
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert [line.split(": FID score: ")[0] for line in lines] == dirs  # one line per directory, in order
+        rows = list(csv.DictReader(open(tmp_path / "scores.csv")))
+        assert [r["directory"] for r in rows] == dirs and rows[0]["reference"] == "SVHN test, first 40 images"
+        score_fid.main([dirs[1], "--reference", str(tmp_path / "ref.npz"), *common])  # the course's call, stats reused
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("FID score: ")
+    assert float(out[0].split()[-1]) == pytest.approx(float(rows[1]["fid"]))
+    with pytest.raises(SystemExit):  # a statistics file made with another classifier is refused
+        torch.manual_seed(1)
+        np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+        score_fid.main([dirs[0], "--reference", str(tmp_path / "ref.npz"), *common])
+    assert "another classifier" in capsys.readouterr().err
