@@ -1,8 +1,8 @@
-"""The main job: run every experiment in order (skipping those whose outputs are up to date), then build
-report/report.pdf.
+"""The main job (`make`): run the steps of utils/pipeline.py in order, skipping those whose outputs are up to date,
+then build report/report.pdf and check it.
 
     python reproduce.py           # full results into ./results (see README for times on a 2-core CPU)
-    python reproduce.py --quick   # smoke profile into ./results/quick, minutes
+    python reproduce.py --quick   # smoke profile into ./results/quick, minutes (`make quick`)
 
 A step is up to date when all its outputs exist, are newer than the code it runs and than the checkpoints
 of earlier steps it reads, and were made in the same profile. Problem 3 uses the official SVHN files when
