@@ -4,6 +4,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,3 +42,16 @@ def http_server(tmp_path):
         yield served, f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture
+def classifier_file():
+    """make(path, seed=0): write a randomly initialised classifier of the course's layout as a state-dict .npz."""
+    from problem3.classifier import Classifier
+
+    def make(path: Path, seed: int = 0) -> Path:
+        torch.manual_seed(seed)
+        np.savez(path, **{k: v.numpy() for k, v in Classifier().state_dict().items()})
+        return path
+
+    return make

@@ -267,11 +267,9 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_
 
 
 @pytest.mark.slow
-def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, official, capsys):
+def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, official, capsys, classifier_file):
     official(_write_svhn(tmp_path, n_train=60))
-    model = tmp_path / "classifier.npz"
-    torch.manual_seed(0)
-    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model = classifier_file(tmp_path / "classifier.npz")
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--iterations", "3", "--ckpt-every", "2",
               "--batch-size", "8", "--width", "8", "--model", str(model), "--fid-samples", "20"]
     with warnings.catch_warnings():
@@ -315,10 +313,9 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
 
 
 @pytest.mark.slow
-def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys):
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
     official(_write_svhn(tmp_path, n_train=60))
-    model = tmp_path / "classifier.npz"
-    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model = classifier_file(tmp_path / "classifier.npz")
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
               "--width", "8", "--model", str(model), "--fid-samples", "4", "--n-critic", "2", "--device", "cpu"]
     with warnings.catch_warnings():
@@ -345,10 +342,9 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
 
 
 @pytest.mark.slow
-def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official):
+def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official, classifier_file):
     official(_write_svhn(tmp_path, n_train=60))
-    model = tmp_path / "classifier.npz"
-    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model = classifier_file(tmp_path / "classifier.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--profile", "gpu", "--device", "cpu",
@@ -362,12 +358,10 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, o
                         "--results-dir", str(tmp_path / "other"), "--model", str(model)])
 
 
-def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monkeypatch):
+def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monkeypatch, classifier_file):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8))
-    model_path = tmp_path / "classifier.npz"
-    torch.manual_seed(0)
-    np.savez(model_path, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model_path = classifier_file(tmp_path / "classifier.npz")
     model = classifier.load_classifier(model_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 30 images < 512 feature dims
@@ -387,12 +381,11 @@ def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monk
         frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache")
 
 
-def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(tmp_path, capsys):
+def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(tmp_path, capsys,
+                                                                                         classifier_file):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8))
-    model = tmp_path / "classifier.npz"
-    torch.manual_seed(0)
-    np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+    model = classifier_file(tmp_path / "classifier.npz")
     dirs = []
     for name in ("student_a", "student_b"):
         (tmp_path / name / "samples").mkdir(parents=True)
@@ -414,7 +407,6 @@ def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_sta
     assert len(out) == 1 and out[0].startswith("FID score: ")
     assert float(out[0].split()[-1]) == pytest.approx(float(rows[1]["fid"]))
     with pytest.raises(SystemExit):  # a statistics file made with another classifier is refused
-        torch.manual_seed(1)
-        np.savez(model, **{k: v.numpy() for k, v in classifier.Classifier().state_dict().items()})
+        classifier_file(model, seed=1)
         score_fid.main([dirs[0], "--reference", str(tmp_path / "ref.npz"), *common])
     assert "another classifier" in capsys.readouterr().err

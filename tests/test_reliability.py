@@ -165,7 +165,7 @@ def test_16_bit_pngs_are_read_at_their_level_not_as_white(tmp_path):
     assert x.shape == (1, 32, 32, 3) and (x == 128).all()
 
 
-def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_path, capsys):
+def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_path, capsys, classifier_file):
     mu, sigma = np.zeros(4), np.eye(4)
     path = frechet.write_stats(tmp_path / "s.npz", mu, sigma, "test set", "abc", "def")
     assert frechet.read_stats(path, "abc")[2] == "test set"
@@ -177,8 +177,7 @@ def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_pa
     with pytest.raises(UserError, match="do not match their checksum"):
         frechet.read_stats(path, "abc")
     np.savez(tmp_path / "svhn_test_10k.npz", x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8))
-    model_path = tmp_path / "clf.npz"
-    np.savez(model_path, **{k: v.numpy() for k, v in Classifier().state_dict().items()})
+    model_path = classifier_file(tmp_path / "clf.npz")
     model = load_classifier(model_path)
     with pytest.warns(RuntimeWarning):
         first = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache")
@@ -248,10 +247,9 @@ def test_a_full_disk_keeps_the_previous_checkpoint_names_the_file_and_leaves_no_
 
 
 # 13. An unwritable FID cache is a note; the FID is still given.
-def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys):
+def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys, classifier_file):
     np.savez(tmp_path / "svhn_test_10k.npz", x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8))
-    model_path = tmp_path / "clf.npz"
-    np.savez(model_path, **{k: v.numpy() for k, v in Classifier().state_dict().items()})
+    model_path = classifier_file(tmp_path / "clf.npz")
 
     def read_only(*a, **k):
         raise WriteError("cannot write x: Read-only file system")
