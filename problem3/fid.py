@@ -10,7 +10,6 @@ Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from problem3.frechet import FidScorer
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
 from utils import memory
-from utils.cli import at_least, cli, seed
+from utils.cli import at_least, cli, comma_list, seed
 from utils.files import write_json
 from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir
@@ -67,17 +66,6 @@ def fid_curves(root: Path, seeds: list[int], floor: float, path: Path) -> Path:
     return path
 
 
-def seed_list(text: str) -> list[int]:
-    """argparse type: comma-separated training seeds, e.g. 0,1,2."""
-    try:
-        seeds = [seed(part) for part in text.split(",")]
-    except argparse.ArgumentTypeError as e:
-        raise argparse.ArgumentTypeError(f"expected seeds like 0,1,2: {e}") from None
-    if len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"a seed is named twice: {text}")
-    return seeds
-
-
 def mean_and_spread(values: list[float]) -> dict:
     """{'mean', 'sd' (sample standard deviation; 0 for one value), 'n'}."""
     return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
@@ -93,8 +81,9 @@ def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument("--n", type=at_least(2, int),
                     help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})")
-    ap.add_argument("--train-seeds", type=seed_list, help="score the models trained with these seeds, e.g. 0,1,2 "
-                                                          "(default: 0); FIDs are their mean and spread")
+    ap.add_argument("--train-seeds", type=comma_list(seed),
+                    help="score the models trained with these seeds, e.g. 0,1,2 (default: 0); FIDs are their mean "
+                         "and spread")
     add_fid_flags(ap)
     add_dataset_flag(ap)
     ap.add_argument("--allow-unfinished", action="store_true",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from problem3.models import run_dir
 from utils import config as cfg
-from utils.cli import UserError, cli, positive_float, seed
+from utils.cli import UserError, cli, comma_list, positive_float, seed
 from utils.report import plt, read_csv, save_figure, write_csv, write_tex_values
 from utils.runtime import results_dir
 
@@ -64,18 +64,13 @@ def plot(rows: list[dict], chosen: float, path) -> None:
     save_figure(fig, path)
 
 
-def scale_list(text: str) -> list[float]:
-    """argparse type: comma-separated positive pixel scales."""
-    return [positive_float(part) for part in text.split(",")]
-
-
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument("--train-seed", type=seed, help="the seed of the recipe's run the sweep was made beside "
                                                     f"(default: {DEFAULTS['train_seed']})")
-    ap.add_argument("--scales", type=scale_list, help="the sweep's scales, e.g. 1,16,127.5 (default: every "
-                                                      "vae/scale-*/ run there is)")
+    ap.add_argument("--scales", type=comma_list(positive_float),
+                    help="the sweep's scales, e.g. 1,16,127.5 (default: every vae/scale-*/ run there is)")
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     root = results_dir("problem3", base=config["results_dir"])

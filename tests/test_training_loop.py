@@ -123,3 +123,14 @@ def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
             main()
         err = capsys.readouterr().err
         assert e.value.code == 130 and err.strip() == f"error: {text}" + (" (x.pt)" if "step" in text else "")
+
+
+def test_comma_lists_check_each_value_and_refuse_repeats():
+    import argparse
+
+    from utils.cli import comma_list, seed
+
+    assert comma_list(seed)("0,1,2") == [0, 1, 2]
+    for bad in ("0,1,1", "0,-1", "0,,1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            comma_list(seed)(bad)

@@ -90,6 +90,19 @@ def fraction(text: str) -> float:
     return value
 
 
+def comma_list(item):
+    """argparse type for a comma-separated list of distinct values, each checked by the type ``item``
+    (e.g. seeds 0,1,2)."""
+    def convert(text: str) -> list:
+        values = [item(part) for part in text.split(",")]
+        if len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"a value is named twice: {text}")
+        return values
+
+    convert.__name__ = f"comma-separated {getattr(item, '__name__', 'values')}"
+    return convert
+
+
 def progress(iterable: Iterable | None = None, **kw):
     """A tqdm progress bar (to stderr)."""
     from tqdm.auto import tqdm
