@@ -9,7 +9,7 @@ from timing import best_seconds
 
 from problem1.critics import gradient_penalty
 from problem3 import classifier, frechet
-from problem3.common import autocast
+from problem3.common import autocast, fast_layout
 from problem3.models import Critic, Encoder, Generator, vae_loss
 from problem3.recipes import fast_bf16
 from utils.runtime import get_device
@@ -36,38 +36,53 @@ if __name__ == "__main__":
     t_sqrtm = timed(lambda: scipy.linalg.sqrtm(s1 @ s2))
     print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; "
           f"ratio {t_sqrtm / t_eig:.1f}x")
-    g, e, c = Generator().to(device), Encoder().to(device), Critic().to(device)
     x = torch.rand(64, 3, 32, 32, device=device) * 2 - 1
-    opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
+    layouts = (False, True) if device.type == "cpu" else (False,)  # fast_layout changes only CPU models
+    variants = [(p, cl) for p in ("fp32", "bf16")[:1 + fast_bf16(device)] for cl in layouts]
 
-    def vae_step():
-        opt.zero_grad()
-        vae_loss(e, g, x, 127.5)[0].mean().backward()
-        opt.step()
+    def models(channels_last):
+        g, e, c = Generator(), Encoder(), Critic()
+        if not channels_last:
+            return g.to(device), e.to(device), c.to(device)
+        return fast_layout(g, device), fast_layout(e, device), fast_layout(c, device)
 
-    def gan_step(n_critic=5, precision="fp32"):
-        for _ in range(n_critic):
-            with torch.no_grad(), autocast(device, precision):
-                fake = g(torch.randn(64, 100, device=device)).float()
-            opt.zero_grad()
-            with autocast(device, precision):
-                loss = c(fake).float().mean() - c(x).float().mean() + gradient_penalty(c, x, fake, 10.0)
-            loss.backward()
-            opt.step()
-        opt.zero_grad()
+    def vae_step(g, e, opt, precision):
         with autocast(device, precision):
-            loss = -c(g(torch.randn(64, 100, device=device))).float().mean()
+            loss = vae_loss(e, g, x, 4.0)[0].mean()
+        opt.zero_grad()
         loss.backward()
         opt.step()
 
-    vae_step(), gan_step()
-    t_fp32 = timed(gan_step, 2)
-    print(f"training (batch 64, width 32): VAE {1 / timed(vae_step, 5):.1f} it/s; "
-          f"WGAN-GP {1 / t_fp32:.2f} generator it/s in fp32 (5 critic steps each)")
-    if fast_bf16(device):
-        gan_step(precision="bf16")
-        t_bf16 = timed(lambda: gan_step(precision="bf16"), 2)
-        print(f"WGAN-GP with bfloat16 autocast (the cpu recipe here): {1 / t_bf16:.2f} generator it/s; "
-              f"ratio {t_fp32 / t_bf16:.2f}x vs fp32")
-    else:
-        print("no native bfloat16 on this device: the recipe trains in fp32")
+    def gan_step(g, c, opt, precision, batch=32, n_critic=5):
+        real = x[:batch]
+        for _ in range(n_critic):
+            with torch.no_grad(), autocast(device, precision):
+                fake = g(torch.randn(batch, 100, device=device)).float()
+            with autocast(device, precision):
+                loss = c(fake).float().mean() - c(real).float().mean() + gradient_penalty(c, real, fake, 10.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with autocast(device, precision):
+            loss = -c(g(torch.randn(batch, 100, device=device))).float().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    print("training steps (width 32; VAE batch 64, WGAN-GP batch 32 with 5 critic steps), against the naive "
+          "float32 step in the standard (NCHW) layout:")
+    naive = {}
+    for precision, channels_last in variants:
+        g, e, c = models(channels_last)
+        opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
+        times = {}
+        for name, step, repeats in (("VAE", lambda: vae_step(g, e, opt, precision), 20),
+                                    ("WGAN-GP", lambda: gan_step(g, c, opt, precision), 5)):
+            step()
+            times[name] = timed(lambda: [step() for _ in range(repeats)], 3) / repeats
+            naive.setdefault(name, times[name])
+        layout = "channels-last" if channels_last else "NCHW"
+        print(f"  {precision} {layout:13s}: VAE {1 / times['VAE']:6.1f} it/s ({naive['VAE'] / times['VAE']:.2f}x), "
+              f"WGAN-GP {1 / times['WGAN-GP']:5.2f} it/s ({naive['WGAN-GP'] / times['WGAN-GP']:.2f}x)")
+    if not fast_bf16(device):
+        print("no native bfloat16 on this device: the recipes train in fp32")

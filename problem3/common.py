@@ -69,11 +69,20 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
                          "checkpoint made with other settings)")
     ap.add_argument("--run", type=run_name, help=f"this run's directory under <results>/problem3/{model}/ "
                                                  "(default: seed<S>)")
+    ap.add_argument("--ema", type=fraction, help=recipe_help(
+        "decay of the generator's weight average used for sampling, in [0, 1); 0: sample the trained generator",
+        "ema"))
     if model == "vae":
+        ap.add_argument("--shift", type=at_least(0, int), help=recipe_help(
+            "shift each training image by up to this many pixels in each direction, filling with mid-grey (0: none)",
+            "shift"))
         ap.add_argument("--kl-warmup", type=at_least(0, int), help=recipe_help(
             "iterations over which the KL weight rises linearly from 0 to 1 (0: none)", "kl_warmup"))
         ap.add_argument("--pixel-scale", type=positive_float, help=recipe_help(
             "the likelihood N(x; g(z), I) is on pixel values 0 to 2 * this (127.5: 0-255)", "pixel_scale"))
+    ap.add_argument("--precision", choices=["fp32", "bf16"], help=recipe_help(
+        "bf16: bfloat16 autocast of the networks (float32 weights, optimiser and losses), used only where the "
+        "hardware runs bfloat16 fast, else fp32", "precision"))
     if model == "gan":
         ap.add_argument("--n-critic", type=positive_int,
                         help=recipe_help("critic updates per generator update", "n_critic"))
@@ -81,12 +90,6 @@ def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
         ap.add_argument("--augment", help=recipe_help(
             "differentiable augmentations for the critic: comma-separated translation, color, cutout, or none",
             "augment"))
-        ap.add_argument("--ema", type=fraction, help=recipe_help(
-            "decay of the generator's weight average used for sampling, in [0, 1); 0: sample the trained generator",
-            "ema"))
-        ap.add_argument("--precision", choices=["fp32", "bf16"], help=recipe_help(
-            "bf16: bfloat16 autocast of the networks (float32 weights, optimiser and penalty norm), used only "
-            "where the hardware runs bfloat16 fast, else fp32", "precision"))
     return ap
 
 
@@ -165,6 +168,13 @@ def write_run_summary(setup: Setup, model: str, rows: list[dict], step: int) -> 
 def autocast(device: torch.device, precision: str):
     """A bfloat16 autocast context for ``precision`` 'bf16', else a no-op one."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def fast_layout(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` on ``device``, its convolution weights channels-last on a CPU, where oneDNN's convolutions run
+    faster in that layout (their inputs follow the weights'); unchanged in value."""
+    module = module.to(device)
+    return module.to(memory_format=torch.channels_last) if device.type == "cpu" else module
 
 
 class FidMonitor:

@@ -21,6 +21,7 @@ from problem3.augment import augment, parse_policy
 from problem3.common import (
     FidMonitor,
     autocast,
+    fast_layout,
     fixed_latents,
     prepare,
     resolve_training,
@@ -49,8 +50,8 @@ def main(argv=None):
     setup = prepare(config, device, "gan")
     x, out = setup.train, setup.out
     policy, precision, lam = parse_policy(config["augment"]), config["precision"], config["lam"]
-    generator = Generator(width=config["width"]).to(device)
-    critic = Critic(width=config["width"]).to(device)
+    generator = fast_layout(Generator(width=config["width"]), device)
+    critic = fast_layout(Critic(width=config["width"]), device)
     average = copy.deepcopy(generator) if config["ema"] else None
     # fused: one kernel per update for all parameters (the GPU loop is bound by kernel launches)
     opt_g = torch.optim.Adam(generator.parameters(), lr=config["lr"], betas=(0.5, 0.9), fused=True)

@@ -2,18 +2,25 @@
 same generator g as the GAN, whose [-1, 1] output maps affinely to pixel values; see problem3.models.vae_loss).
 
 The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after which the
-objective is the ELBO. Logs per iteration the loss (negative ELBO), KL and reconstruction term (nats per image),
-whatever the weight; at every checkpoint also the validation ELBO, KL and reconstruction on held-out real
-images (fixed noise) and the FID of 1,000 samples g(z) for fixed z against the selection images (never the
-reported ones; problem3/data.py). Writes <results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv,
-training_curves.png, samples_latest.png, run.json, values.tex}. Settings: problem3/common.py, resolve_training.
+objective is the ELBO. Each training image is shifted by up to --shift pixels (more images than the file holds);
+samples come from a moving average of the decoder's weights (--ema; batch-norm statistics re-estimated). Logs per
+iteration the loss (negative ELBO), KL and reconstruction term (nats per image), whatever the weight; at every
+checkpoint also the validation ELBO, KL and reconstruction on held-out real images (fixed noise) and the FID of
+1,000 samples g(z) for fixed z against the selection images (never the reported ones; problem3/data.py). Writes
+<results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv, training_curves.png, samples_latest.png,
+run.json, values.tex}. Settings: problem3/common.py, resolve_training.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 
+from problem3.augment import translation
 from problem3.common import (
     FidMonitor,
+    autocast,
+    fast_layout,
     fixed_latents,
     prepare,
     resolve_training,
@@ -21,7 +28,7 @@ from problem3.common import (
     training_parser,
     write_run_summary,
 )
-from problem3.models import LATENT, Encoder, Generator, sampling_generator, vae_loss
+from problem3.models import LATENT, Encoder, Generator, ema_update, sampling_generator, vae_loss
 from utils.cli import cli
 from utils.report import plot_curves, write_tex_values
 from utils.training import ResumableRun, batch_indices
@@ -54,27 +61,34 @@ def main(argv=None):
     config, device = resolve_training(training_parser(__doc__, "vae").parse_args(argv), "vae")
     setup = prepare(config, device, "vae")
     x, out = setup.train, setup.out
-    encoder = Encoder(width=config["width"]).to(device)
-    generator = Generator(width=config["width"]).to(device)
+    encoder = fast_layout(Encoder(width=config["width"]), device)
+    generator = fast_layout(Generator(width=config["width"]), device)
+    average = copy.deepcopy(generator) if config["ema"] else None
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=config["lr"])
     z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
     settings = setup.resume_settings(fid_reference=monitor.scorer.description)
+    modules = {"encoder": encoder, "generator": generator, **({"generator_ema": average} if average else {})}
 
-    with ResumableRun(out / "vae.pt", out / "train_log.csv", {"encoder": encoder, "generator": generator},
-                      {"adam": opt}, desc="VAE (SVHN)", num_steps=config["iterations"], settings=settings,
+    with ResumableRun(out / "vae.pt", out / "train_log.csv", modules, {"adam": opt}, desc="VAE (SVHN)",
+                      num_steps=config["iterations"], settings=settings,
                       meta={"model": "vae", "width": config["width"]}, restart=config["restart"]) as run:
         for i in run.steps():
             xb = x[torch.from_numpy(batch_indices(len(x), config["batch_size"], i, config["seed"])).to(device)]
-            nelbo, rec, kl = vae_loss(encoder, generator, xb, config["pixel_scale"])
+            if config["shift"]:
+                xb = translation(xb, config["shift"] / xb.shape[-1])
+            with autocast(device, config["precision"]):
+                nelbo, rec, kl = vae_loss(encoder, generator, xb, config["pixel_scale"])
             beta = kl_weight(i, config["kl_warmup"])
             opt.zero_grad(set_to_none=True)
             (rec + beta * kl).mean().backward()
             opt.step()
+            if average is not None:
+                ema_update(average, generator, config["ema"], i)
             run.log(i, {"loss": run.finite(nelbo.mean(), i), "kl": kl.mean().item(),
                         "reconstruction": rec.mean().item(), "kl_weight": beta})
             if run.due(i, config["ckpt_every"]):  # samples, held-out ELBO and FID, then the checkpoint
                 with run.evaluation():
-                    g = sampling_generator(generator)
+                    g = sampling_generator(average if average is not None else generator)
                     save_grid(g(z_grid), out / "samples_latest.png")
                     valid = validation_elbo(encoder, generator, setup.valid, config["pixel_scale"]) \
                         if len(setup.valid) else {}
@@ -94,6 +108,8 @@ def main(argv=None):
         "PthreeVaeImages": str(len(x)), "PthreeVaeDataset": config["dataset"], "PthreeVaeProfile": config["profile"],
         "PthreeVaeDevice": summary["device_name"], "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
         "PthreeVaeKlWarmup": str(config["kl_warmup"]), "PthreeVaePixelScale": f"{config['pixel_scale']:g}",
+        "PthreeVaePrecision": config["precision"],
+        "PthreeVaeShift": str(config["shift"]), "PthreeVaeEma": str(config["ema"]),
         **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {})})
     print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
           f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}")

@@ -14,7 +14,7 @@ import score_fid
 from problem3 import classifier, fid, frechet, images, qualitative, train_gan, train_vae
 from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn
-from problem3.models import Critic, Encoder, Generator, vae_loss
+from problem3.models import Critic, Encoder, Generator, load_generator, vae_loss
 from problem3.recipes import RECIPES
 from utils.cli import UserError
 from utils.files import file_hash
@@ -339,6 +339,30 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
         train_gan.main(common + ["--iterations", "4", "--fid-samples", "5",
                                  "--results-dir", str(tmp_path / "straight")])
     assert "fid_samples 4 -> 5" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrupted_one(tmp_path, official,
+                                                                                       classifier_file):
+    official(_write_svhn(tmp_path, n_train=60))
+    model = classifier_file(tmp_path / "classifier.npz")
+    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
+              "--width", "8", "--model", str(model), "--fid-samples", "4", "--device", "cpu", "--profile", "cpu"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        train_vae.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
+        train_vae.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
+        train_vae.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
+    path = {d: tmp_path / d / "problem3" / "vae" / "seed0" / "vae.pt" for d in ("straight", "resumed")}
+    a, b = (torch.load(path[d], weights_only=True) for d in path)
+    assert a["step"] == b["step"] == 4 and a["settings"]["shift"] == RECIPES["cpu"]["vae"]["shift"] > 0
+    for name in ("encoder", "generator", "generator_ema"):  # the shifts and the average replay exactly
+        for k, v in a["modules"][name].items():
+            assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
+    g, _ = load_generator(path["straight"], "cpu", "vae")  # samples come from the average
+    average = {k: v for k, v in a["modules"]["generator_ema"].items() if "running" not in k and "tracked" not in k}
+    assert all(torch.equal(g.state_dict()[k], v) for k, v in average.items())
+    assert not torch.equal(g.state_dict()["fc.0.weight"], a["modules"]["generator"]["fc.0.weight"])
 
 
 @pytest.mark.slow
