@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from problem3.recipes import PIXEL_SCALES, RECIPES, SEEDS, pick_profile
+from problem3.recipes import PIXEL_SCALES, RECIPES, SEEDS, SWEEP_ITERATIONS, pick_profile
 from utils.cli import UserError, cli
 from utils.files import write_json, write_text
 from utils.pipeline import Step, steps
@@ -146,7 +146,7 @@ def main(argv=None):
     profile = "quick" if args.quick else "full"
     recipe = pick_profile(args.profile, get_device())
     sweep = [s for s in PIXEL_SCALES if s != RECIPES[recipe]["vae"]["pixel_scale"]]  # the first seed's run is that one
-    every_step = steps(SEEDS["quick" if args.quick else recipe], tuple(sweep))
+    every_step = steps(SEEDS["quick" if args.quick else recipe], tuple(sweep), None if args.quick else SWEEP_ITERATIONS)
     chosen = [] if args.report_only else [s for s in every_step if not args.only or args.only in s.name]
     if not chosen and not args.report_only:
         raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in every_step)}")

@@ -279,3 +279,27 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
     values = (root / "pixel_scale_values.tex").read_text()
     assert r"\newcommand{\PthreeScaleBest}{4}" in values and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
     assert (root / "pixel_scale.png").exists()
+
+
+def test_the_pixel_scale_curve_compares_every_run_at_the_last_checkpoint_they_all_have(tmp_path):
+    from problem3 import pixel_scale
+
+    root = tmp_path / "problem3"
+    base = {"seed": 0, "lr": 0.002}
+
+    def run(name, scale, iterations, fids):
+        d = root / "vae" / name
+        d.mkdir(parents=True)
+        settings = {**base, "pixel_scale": scale, "iterations": iterations, "run": name}
+        (d / "run.json").write_text(json.dumps({"settings": settings}))
+        rows = "".join(f"{step},{fid},1.0,{0.5 * 3072 * np.log(2 * np.pi)}\n" for step, fid in fids)
+        (d / "train_log.csv").write_text("step,fid,valid_kl,valid_reconstruction\n" + rows)
+
+    run("seed0", 3.0, 6, [(2, 50000.0), (4, 30000.0), (6, 20000.0)])  # the recipe's run, twice as long
+    run("scale-1", 1.0, 3, [(2, 45000.0), (3, 44000.0)])  # no checkpoint at 4: the runs meet at step 2
+    run("scale-16", 16.0, 4, [(2, 60000.0), (4, 35000.0)])
+    rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0, "iterations": 6}, root / "vae" / "seed0")
+    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(1.0, 2, 45000.0), (3.0, 2, 50000.0),
+                                                                       (16.0, 2, 60000.0)]
+    rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0}, root / "vae" / "seed0", scales=[16.0])
+    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(3.0, 4, 30000.0), (16.0, 4, 35000.0)]

@@ -36,17 +36,20 @@ def problem3_training(model: str, seed: int, first: bool) -> Step:
                 checkpoints=[f"{run}/{model}.pt"], recipe=True, args=["--seed", str(seed)])
 
 
-def pixel_scale_run(scale: float) -> Step:
-    """The first seed's VAE run but for its pixel scale: a point of the curve that shows the recipe's choice."""
+def pixel_scale_run(scale: float, iterations: int | None = None) -> Step:
+    """The first seed's VAE run but for its pixel scale (and only its first ``iterations``, if given): a point of
+    the curve that shows the recipe's choice."""
     run = f"problem3/vae/scale-{scale:g}"
+    length = ["--iterations", str(iterations)] if iterations else []
     return Step(f"Problem 3 VAE pixel scale {scale:g}", "problem3/train_vae.py", f"{run}/run.json", [], [],
                 checkpoints=[f"{run}/vae.pt"], recipe=True,
-                args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}"])
+                args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}", *length])
 
 
-def steps(seeds: tuple[int, ...] = (0,), pixel_scales: tuple[float, ...] = ()) -> list[Step]:
+def steps(seeds: tuple[int, ...] = (0,), pixel_scales: tuple[float, ...] = (),
+          sweep_iterations: int | None = None) -> list[Step]:
     """The steps of the main job: Problem 3 trained with each of ``seeds``, and the VAE at each of
-    ``pixel_scales``."""
+    ``pixel_scales`` (for ``sweep_iterations``, if given)."""
     checkpoints = [f"problem3/{m}/seed{s}/{m}.pt" for s in seeds for m in P3_MODELS]
     seed_list = ",".join(map(str, seeds))
     return [
@@ -60,7 +63,7 @@ def steps(seeds: tuple[int, ...] = (0,), pixel_scales: tuple[float, ...] = ()) -
              ["problem2/evaluation_values.tex"], ["problem2/is_vs_k.png"],
              other=["problem2/evaluation_table.tex", "problem2/is_listing.py"], inputs=["problem2/vae.pt"]),
         *[problem3_training(m, s, s == seeds[0]) for s in seeds for m in P3_MODELS],
-        *[pixel_scale_run(scale) for scale in pixel_scales],
+        *[pixel_scale_run(scale, sweep_iterations) for scale in pixel_scales],
         Step("Problem 3 pixel scale", "problem3/pixel_scale.py", "problem3/pixel_scale.csv",
              ["problem3/pixel_scale_values.tex"], ["problem3/pixel_scale.png"],
              inputs=[f"problem3/vae/scale-{scale:g}/vae.pt" for scale in pixel_scales] + checkpoints[:1],
