@@ -45,9 +45,9 @@ def sweep_runs(root, reference: dict, first: Path, scales=None) -> list[dict]:
     common = set.intersection(*(set(checkpoints) for _, _, checkpoints in runs)) if runs else set()
     if not common:
         return []
-    step, rows, d = max(common), [], 3 * 32 * 32
+    last, rows, d = max(common), [], 3 * 32 * 32
     for scale, name, checkpoints in runs:
-        row = checkpoints[step]
+        row, step = checkpoints[last], int(last)
         mse = (row["valid_reconstruction"] - 0.5 * d * math.log(2 * math.pi)) / (0.5 * scale ** 2 * d)
         rows.append({"pixel_scale": scale, "step": step, "fid": row["fid"], "valid_kl": row["valid_kl"],
                      "valid_mse": mse, "run": name})

@@ -301,5 +301,6 @@ def test_the_pixel_scale_curve_compares_every_run_at_the_last_checkpoint_they_al
     rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0, "iterations": 6}, root / "vae" / "seed0")
     assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(1.0, 2, 45000.0), (3.0, 2, 50000.0),
                                                                        (16.0, 2, 60000.0)]
+    assert all(isinstance(r["step"], int) for r in rows)  # printed as "2 iterations", not "2.0"
     rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0}, root / "vae" / "seed0", scales=[16.0])
     assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(3.0, 4, 30000.0), (16.0, 4, 35000.0)]
