@@ -10,6 +10,7 @@ Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -126,14 +127,17 @@ def main(argv=None):
     write_json(root / "fid.json", res)
     reported, everything = res["reported"], res["score_fid"]
 
+    def whole(v: float) -> str:  # 32,398: grouped like every FID the scripts print
+        return f"{v:,.0f}" if math.isfinite(v) else tex_number(v)
+
     def with_spread(stats: dict) -> str:
-        return tex_number(stats["mean"], 0) + (rf" $\pm$ {stats['sd']:,.0f}" if stats["n"] > 1 else "")
+        return whole(stats["mean"]) + (rf" $\pm$ {whole(stats['sd'])}" if stats["n"] > 1 else "")
 
     write_tex_values(root / "fid_values.tex", {
         "PthreeFidVae": with_spread(reported["vae"]), "PthreeFidGan": with_spread(reported["gan"]),
-        "PthreeFidFloor": tex_number(reported["floor_train"], 0), "PthreeFidReference": reported["reference"],
+        "PthreeFidFloor": whole(reported["floor_train"]), "PthreeFidReference": reported["reference"],
         "PthreeFidVaeAll": with_spread(everything["vae"]), "PthreeFidGanAll": with_spread(everything["gan"]),
-        "PthreeFidFloorAll": tex_number(everything["floor_train"], 0),
+        "PthreeFidFloorAll": whole(everything["floor_train"]),
         "PthreeFidReferenceAll": everything["reference"], "PthreeFidSeeds": str(len(seeds)),
         "PthreeFidFloorN": f"{len(pick):,}", "PthreeFidN": f"{n:,}",
         "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
