@@ -54,7 +54,7 @@ def conv_features(width: int, batch_norm: bool = False) -> nn.Sequential:
 
 class Encoder(nn.Module):
     """q(z|x): (N, 3, 32, 32) -> (mu, sigma), each (N, 100); sigma = softplus(.) + 1e-4 > 0. Batch norm after
-    each convolution (problem3/recipes.py's notes: a lower FID of the prior samples on the small training set)."""
+    each convolution: a lower FID of the prior samples on the small training set (docs/problem3_recipes.md)."""
 
     def __init__(self, latent_dim: int = LATENT, width: int = 32):
         super().__init__()
