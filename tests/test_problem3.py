@@ -312,23 +312,30 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert "FID score:" in capsys.readouterr().out
 
 
+def _straight_equals_resumed(train, common: list[str], tmp_path, model: str, modules: tuple[str, ...]) -> dict:
+    """Train 4 iterations in one go (results dir straight/) and as 2 then resumed to 4 (resumed/); assert the two
+    final checkpoints hold equal ``modules``; return the first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # FIDs of 4 samples in 512 dimensions
+        train(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
+        train(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
+        train(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
+    a, b = (torch.load(tmp_path / d / "problem3" / model / "seed0" / f"{model}.pt", weights_only=True)
+            for d in ("straight", "resumed"))
+    assert a["step"] == b["step"] == 4
+    for name in modules:
+        for k, v in a["modules"][name].items():
+            assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
+    return a
+
+
 @pytest.mark.slow
 def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
               "--width", "8", "--model", str(model), "--fid-samples", "4", "--n-critic", "2", "--device", "cpu"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
-        train_gan.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
-        train_gan.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
-    a, b = (torch.load(tmp_path / d / "problem3" / "gan" / "seed0" / "gan.pt", weights_only=True)
-            for d in ("straight", "resumed"))
-    assert a["step"] == b["step"] == 4
-    for name in ("generator", "critic", "generator_ema"):
-        for k, v in a["modules"][name].items():
-            assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
+    _straight_equals_resumed(train_gan.main, common, tmp_path, "gan", ("generator", "critic", "generator_ema"))
     with pytest.raises(SystemExit) as e:  # another learning rate: refused, naming it, not relabelled
         train_gan.main(common + ["--iterations", "4", "--lr", "0.01", "--results-dir", str(tmp_path / "straight")])
     err = capsys.readouterr().err
@@ -348,18 +355,10 @@ def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrup
     model = classifier_file(tmp_path / "classifier.npz")
     common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
               "--width", "8", "--model", str(model), "--fid-samples", "4", "--device", "cpu", "--profile", "cpu"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        train_vae.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
-        train_vae.main(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
-        train_vae.main(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
-    path = {d: tmp_path / d / "problem3" / "vae" / "seed0" / "vae.pt" for d in ("straight", "resumed")}
-    a, b = (torch.load(path[d], weights_only=True) for d in path)
-    assert a["step"] == b["step"] == 4 and a["settings"]["shift"] == RECIPES["cpu"]["vae"]["shift"] > 0
-    for name in ("encoder", "generator", "generator_ema"):  # the shifts and the average replay exactly
-        for k, v in a["modules"][name].items():
-            assert torch.equal(v, b["modules"][name][k]), f"{name}.{k}"
-    g, _ = load_generator(path["straight"], "cpu", "vae")  # samples come from the average
+    # the shifts and the weight average replay exactly
+    a = _straight_equals_resumed(train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema"))
+    assert a["settings"]["shift"] == RECIPES["cpu"]["vae"]["shift"] > 0
+    g, _ = load_generator(tmp_path / "straight" / "problem3" / "vae" / "seed0" / "vae.pt", "cpu", "vae")
     average = {k: v for k, v in a["modules"]["generator_ema"].items() if "running" not in k and "tracked" not in k}
     assert all(torch.equal(g.state_dict()[k], v) for k, v in average.items())
     assert not torch.equal(g.state_dict()["fc.0.weight"], a["modules"]["generator"]["fc.0.weight"])
