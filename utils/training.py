@@ -253,7 +253,8 @@ class ResumableRun:
         row = {"step": step + 1, **{k: v / self._count for k, v in self._sums.items()}, "elapsed_s": self.elapsed()}
         self._sums, self._count = {}, 0
         self.history.append(row)
-        self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]})
+        # refresh=False: shown with the bar's own next update, so a log file gets no extra line per step
+        self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]}, refresh=False)
         return True
 
     def due(self, step: int, every: int) -> bool:
