@@ -99,9 +99,9 @@ def main(argv=None):
               for s in seeds for name in MODELS}  # all checked before anything is scored
     # the reported FID, on images no choice was made with; score_fid.py's own number, for comparison; and the
     # selection images' (those of every choice and of the monitoring curves)
-    scorers = {"reported": FidScorer(config["model"], config["reference"], config["data_dir"], device),
-               "score_fid": FidScorer(config["model"], "auto", config["data_dir"], device),
-               "selection": FidScorer(config["model"], "selection", config["data_dir"], device)}
+    on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device)
+    scorers = {"reported": on_reported, "score_fid": on_reported.against("auto", config["data_dir"]),
+               "selection": on_reported.against("selection", config["data_dir"])}
     n = config["n"]
     res = {"n": n, "settings": config, "device": device_description(device), **library_versions(),
            "models": {f"{name} seed {s}": source for (name, s), (_, source) in models.items()},

@@ -2,6 +2,7 @@
 statistics of the real test images, and a scorer that holds both."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import sys
@@ -148,6 +149,13 @@ class FidScorer:
         self.model = load_classifier(self.model_path, device)
         self.mu, self.sigma, self.description = reference_statistics(self.model, self.model_path, reference, root,
                                                                      cache_dir)
+
+    def against(self, reference: str, root=None, cache_dir=None) -> "FidScorer":
+        """A scorer with this one's classifier (not loaded again) and another reference."""
+        other = copy.copy(self)
+        other.mu, other.sigma, other.description = reference_statistics(self.model, self.model_path, reference, root,
+                                                                         cache_dir)
+        return other
 
     def score_images(self, images: np.ndarray) -> float:
         """FID of uint8 images (N, 32, 32, 3), N >= 2, against the reference."""

@@ -433,3 +433,21 @@ def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_sta
         classifier_file(model, seed=1)
         score_fid.main([dirs[0], "--reference", str(tmp_path / "ref.npz"), *common])
     assert "another classifier" in capsys.readouterr().err
+
+
+def test_a_scorer_against_another_reference_keeps_the_classifier_and_scores_as_a_fresh_one(tmp_path, monkeypatch,
+                                                                                          classifier_file):
+    images = np.random.default_rng(0).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "svhn_test_10k.npz", x=images)
+    model_path = classifier_file(tmp_path / "classifier.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 40 images < 512 feature dims
+        first = frechet.FidScorer(model_path, "svhn-test-10k", tmp_path, "cpu", tmp_path / "cache")
+        first.save_stats(tmp_path / "ref.npz")
+        loads = []
+        monkeypatch.setattr(frechet, "load_classifier", lambda *a: loads.append(a))
+        second = first.against(str(tmp_path / "ref.npz"))  # the same statistics, through a file
+        samples = images[:20][::-1].copy()
+        assert loads == [] and second.model is first.model
+        assert second.score_images(samples) == pytest.approx(first.score_images(samples))
+    assert (second.mu == first.mu).all() and second.description == first.description
