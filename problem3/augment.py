@@ -13,10 +13,11 @@ import torch.nn.functional as F
 POLICIES = ("translation", "color", "cutout")
 
 
-def translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    """Shift each image by up to ratio * size pixels in each direction, filling with zeros (mid-grey)."""
+def translation(x: torch.Tensor, max_shift: int | None = None) -> torch.Tensor:
+    """Shift each image by up to ``max_shift`` pixels in each direction (default: an eighth of its height and of its
+    width), filling with zeros (mid-grey)."""
     n, _, h, w = x.shape
-    sh, sw = int(h * ratio), int(w * ratio)
+    sh, sw = (h // 8, w // 8) if max_shift is None else (max_shift, max_shift)
     dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
     dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
     rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy + sh).expand(n, h, w)

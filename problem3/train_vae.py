@@ -75,7 +75,7 @@ def main(argv=None):
         for i in run.steps():
             xb = x[torch.from_numpy(batch_indices(len(x), config["batch_size"], i, config["seed"])).to(device)]
             if config["shift"]:
-                xb = translation(xb, config["shift"] / xb.shape[-1])
+                xb = translation(xb, config["shift"])
             with autocast(device, config["precision"]):
                 nelbo, rec, kl = vae_loss(encoder, generator, xb, config["pixel_scale"])
             beta = kl_weight(i, config["kl_warmup"])

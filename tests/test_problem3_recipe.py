@@ -150,14 +150,15 @@ def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_pa
 
 
 # ----------------------------------------------------------------------------- augmentation
-def test_translation_shifts_whole_images_with_zero_fill():
+@pytest.mark.parametrize("max_shift, bound", [(None, 4), (2, 2)])  # default: an eighth of 32; the VAE's 2
+def test_translation_shifts_whole_images_with_zero_fill(max_shift, bound):
     torch.manual_seed(0)
     x = torch.rand(16, 3, 32, 32) * 2 - 1
-    y = aug.translation(x)
-    for i in range(16):  # each output is the input shifted by some (dy, dx) within +-4, zeros elsewhere
+    y = aug.translation(x, max_shift)
+    for i in range(16):  # each output is the input shifted by some (dy, dx) within +-bound, zeros elsewhere
         found = False
-        for dy in range(-4, 5):
-            for dx in range(-4, 5):
+        for dy in range(-bound, bound + 1):
+            for dx in range(-bound, bound + 1):
                 shifted = torch.zeros_like(x[i])
                 src = x[i][:, max(dy, 0):32 + min(dy, 0), max(dx, 0):32 + min(dx, 0)]
                 shifted[:, max(-dy, 0):32 + min(-dy, 0), max(-dx, 0):32 + min(-dx, 0)] = src
