@@ -1,10 +1,13 @@
 """Benchmark: FID pipeline throughput (feature extraction images/s, batched vs one image at a time; seconds for
-the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models.
+the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models, with
+the FLOP of one iteration (matrix products and convolutions) and the rate they run at, a measure of how close a
+step is to what the processor can do.
     python bench/bench_problem3.py"""
 
 import numpy as np
 import scipy.linalg
 import torch
+from flops import count_flops
 from timing import best_seconds
 
 from problem1.critics import gradient_penalty
@@ -71,18 +74,20 @@ if __name__ == "__main__":
 
     print("training steps (width 32; VAE batch 64, WGAN-GP batch 32 with 5 critic steps), against the naive "
           "float32 step in the standard (NCHW) layout:")
-    naive = {}
+    naive, gflop = {}, {}
     for precision, channels_last in variants:
         g, e, c = models(channels_last)
         opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
         times = {}
         for name, step, repeats in (("VAE", lambda: vae_step(g, e, opt, precision), 20),
                                     ("WGAN-GP", lambda: gan_step(g, c, opt, precision), 5)):
-            step()
+            gflop.setdefault(name, count_flops(step) / 1e9)  # also the warm-up call
             times[name] = timed(lambda: [step() for _ in range(repeats)], 3) / repeats
             naive.setdefault(name, times[name])
         layout = "channels-last" if channels_last else "NCHW"
-        print(f"  {precision} {layout:13s}: VAE {1 / times['VAE']:6.1f} it/s ({naive['VAE'] / times['VAE']:.2f}x), "
-              f"WGAN-GP {1 / times['WGAN-GP']:5.2f} it/s ({naive['WGAN-GP'] / times['WGAN-GP']:.2f}x)")
+        print(f"  {precision} {layout:13s}: " + ", ".join(
+            f"{name} {1 / t:6.2f} it/s ({naive[name] / t:.2f}x, {gflop[name] / t:4.0f} GFLOP/s)"
+            for name, t in times.items()))
+    print("FLOP per iteration: " + ", ".join(f"{name} {g:.2f} GFLOP" for name, g in gflop.items()))
     if not fast_bf16(device):
         print("no native bfloat16 on this device: the recipes train in fp32")
