@@ -3,7 +3,9 @@
 For each training seed and model writes <results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ...
 (the first seed's also in <model>/fid_samples/, the only directory there, as score_fid.py expects) and scores
 them as score_fid.py does, against the reported images (problem3/data.py, reference_file), against score_fid.py's
-default reference, and against the selection images; FIDs are the mean and spread over the seeds. The floor:
+default reference, and against the selection images; FIDs are the mean and spread over the seeds. The FID's
+own noise: the first seed's models scored against the reported images on --draws further sets of latent codes,
+their spread the part of any difference that one draw of samples explains. The floor:
 1,000 real training images scored the same way; a generator that learns from training images cannot be
 expected to go far below it. Also draws the FID of every training checkpoint of every seed as fid_curves.png.
 Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
@@ -73,8 +75,9 @@ def mean_and_spread(values: list[float]) -> dict:
             "n": len(values)}
 
 
-DEFAULTS = {"n": 1000, "reference": "reported", "dataset": "auto", "model": None, "train_seeds": [0],
+DEFAULTS = {"n": 1000, "draws": 5, "reference": "reported", "dataset": "auto", "model": None, "train_seeds": [0],
             "allow_unfinished": False}
+QUICK = {"draws": 2}
 
 
 @cli
@@ -82,6 +85,9 @@ def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument("--n", type=at_least(2, int),
                     help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})")
+    ap.add_argument("--draws", type=at_least(2, int),
+                    help=f"further sets of --n latent codes the first seed's models are scored on, for the FID's "
+                         f"spread between draws (default: {DEFAULTS['draws']}; --quick: {QUICK['draws']})")
     ap.add_argument("--train-seeds", type=comma_list(seed),
                     help="score the models trained with these seeds, e.g. 0,1,2 (default: 0); FIDs are their mean "
                          "and spread")
@@ -89,7 +95,7 @@ def main(argv=None):
     add_dataset_flag(ap)
     ap.add_argument("--allow-unfinished", action="store_true",
                     help="score checkpoints whose training has not finished (their steps are recorded)")
-    config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
+    config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     device = get_device(config["device"])
     memory.check_fits(config["n"] * (3 * 32 * 32 * 8 + 512 * 8 * 2), "--n", device)
@@ -120,6 +126,14 @@ def main(argv=None):
         line = "; ".join(f"{LABELS[m]} {res[kind][m]['mean']:,.0f} +- {res[kind][m]['sd']:,.0f}" for m in MODELS)
         print(f"FID against {scorer.description} ({n} samples, seeds {seeds}): {line}; floor "
               f"{res[kind]['floor_train']:,.0f}")
+    # one model, other draws of its samples: how far the FID moves with the draw alone (codes other than z's)
+    other_codes = [fixed_latents(n, seed=config["seed"] + 1 + k, device=device) for k in range(config["draws"])]
+    draws = {name: [on_reported.score_images(generate_uint8(models[name, seeds[0]][0], codes)) for codes in other_codes]
+             for name in MODELS}
+    res["draws"] = {"reference": on_reported.description, "train_seed": seeds[0],
+                    **{name: {"fids": fids, **mean_and_spread(fids)} for name, fids in draws.items()}}
+    print(f"FID of seed {seeds[0]}'s models on {config['draws']} further draws of {n} codes: " + "; ".join(
+        f"{LABELS[m]} sd {res['draws'][m]['sd']:,.0f}" for m in MODELS))
     for name in MODELS:  # the first seed's samples also where score_fid.py users look for them
         write_pngs(generate_uint8(models[name, seeds[0]][0], z), root / name / "fid_samples")
     res["floor_n"] = len(pick)
@@ -142,7 +156,9 @@ def main(argv=None):
         "PthreeFidFloorN": f"{len(pick):,}", "PthreeFidN": f"{n:,}",
         "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
         "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / reported['floor_train']:.1f}",
-        "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])]})
+        "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])],
+        "PthreeFidDraws": str(config["draws"]), "PthreeFidDrawSdVae": whole(res["draws"]["vae"]["sd"]),
+        "PthreeFidDrawSdGan": whole(res["draws"]["gan"]["sd"])})
 
 
 if __name__ == "__main__":

@@ -304,6 +304,12 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
         assert reported[m]["mean"] == pytest.approx(np.mean(list(per_seed.values())))
         assert reported[m]["sd"] == pytest.approx(np.std(list(per_seed.values()), ddof=1))
     assert res["selection"]["reference"] == "SVHN train, held-out validation split (6 images)"
+    draws = res["draws"]
+    assert draws["reference"] == reported["reference"] and draws["train_seed"] == 0
+    for m in ("vae", "gan"):  # the same model on 5 other sets of codes: 5 different FIDs, none the reported one
+        fids = draws[m]["fids"]
+        assert len(set(fids)) == 5 and reported[f"{m}_per_seed"]["0"] not in fids
+        assert draws[m]["sd"] == pytest.approx(np.std(fids, ddof=1)) and draws[m]["sd"] > 0
     assert res["models"]["gan seed 1"]["step"] == 3
     assert (out / "fid_curves.png").exists() and (out / "qualitative.json").exists()
     with warnings.catch_warnings():
