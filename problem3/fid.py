@@ -115,8 +115,9 @@ def main(argv=None):
     z = fixed_latents(n, seed=config["seed"], device=device)  # the same codes for every model
     train = load_training_images(config["dataset"], config["data_dir"])["train"]
     pick = np.random.default_rng(config["seed"]).permutation(len(train))[:n]
-    sets = {(name, s): write_pngs(generate_uint8(g, z), run_dir(root, name, s) / "fid_samples")
-            for (name, s), (g, _) in models.items()}
+    samples = {key: generate_uint8(g, z) for key, (g, _) in models.items()}
+    sets = {(name, s): write_pngs(images, run_dir(root, name, s) / "fid_samples")
+            for (name, s), images in samples.items()}
     floor_dir = write_pngs(train[pick], root / "real_floor")
     for kind, scorer in scorers.items():
         per_seed = {name: {str(s): scorer.score_directory(sets[name, s]) for s in seeds} for name in MODELS}
@@ -135,7 +136,7 @@ def main(argv=None):
     print(f"FID of seed {seeds[0]}'s models on {config['draws']} further draws of {n} codes: " + "; ".join(
         f"{LABELS[m]} sd {res['draws'][m]['sd']:,.0f}" for m in MODELS))
     for name in MODELS:  # the first seed's samples also where score_fid.py users look for them
-        write_pngs(generate_uint8(models[name, seeds[0]][0], z), root / name / "fid_samples")
+        write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
     res["floor_n"] = len(pick)
     fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
     write_json(root / "fid.json", res)
