@@ -52,13 +52,18 @@ def pick_profile(profile: str, device: torch.device) -> str:
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # instructions that compute bfloat16 products in hardware
 
 
-def cpu_flags() -> set[str]:
-    """The instruction-set flags of this CPU (/proc/cpuinfo; empty where it cannot be read)."""
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The instruction-set flags of this CPU (empty where ``cpuinfo`` cannot be read)."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo) as f:
             return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
     except OSError:
         return set()
+
+
+def onednn_built() -> bool:
+    """Whether this torch has oneDNN, the library that runs bfloat16 convolutions on a CPU."""
+    return torch.backends.mkldnn.is_available()
 
 
 def fast_bf16(device: torch.device) -> bool:
@@ -67,4 +72,4 @@ def fast_bf16(device: torch.device) -> bool:
     which makes the WGAN-GP critic step slower than float32, so support alone is not the test."""
     if torch.device(device).type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return torch.backends.mkldnn.is_available() and bool(cpu_flags() & set(BF16_CPU_FLAGS))
+    return onednn_built() and bool(cpu_flags() & set(BF16_CPU_FLAGS))

@@ -29,6 +29,27 @@ def isolated_results(tmp_path, monkeypatch):
     return tmp_path / "results"
 
 
+# The CPUs the suite is written for, by their instruction-set flags: no test reads the machine it runs on.
+CPUS = {
+    "avx2": {"fpu", "sse4_2", "avx", "avx2", "fma"},                                  # e.g. AMD EPYC (Zen 2/3)
+    "bf16": {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16"},  # e.g. Xeon, AMX
+}
+
+
+def fake_cpu(monkeypatch, kind: str) -> None:
+    """Make problem3.recipes see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
+    from problem3 import recipes
+    monkeypatch.setattr(recipes, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
+    monkeypatch.setattr(recipes, "onednn_built", lambda: True)
+
+
+@pytest.fixture(autouse=True)
+def cpu_without_bf16(monkeypatch):
+    """Every test sees a CPU without bfloat16 instructions unless it fakes another (:func:`fake_cpu`): the
+    outcome must not depend on the machine, and this is the most common kind."""
+    fake_cpu(monkeypatch, "avx2")
+
+
 @pytest.fixture
 def http_server(tmp_path):
     """A local HTTP server on 127.0.0.1 serving tmp_path/served: yields (directory, base URL)."""

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import CPUS, fake_cpu
 
 from problem3 import augment as aug
 from problem3 import data as svhn
@@ -17,6 +18,8 @@ from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
 from utils.cli import UserError
 from utils.runtime import get_device
+
+read_cpu_flags = recipes.cpu_flags  # the real reader, taken before any test fakes it
 
 
 def _args(model, argv):
@@ -35,14 +38,17 @@ def test_the_profile_follows_the_device_unless_named():
     assert RECIPES["gpu"]["gan"]["iterations"] > RECIPES["cpu"]["gan"]["iterations"]
 
 
-def test_explicit_flags_win_over_quick_and_over_the_profile(capsys):
+@pytest.mark.parametrize("cpu", sorted(CPUS))
+def test_explicit_flags_win_over_quick_and_over_the_profile(monkeypatch, capsys, cpu):
+    fake_cpu(monkeypatch, cpu)
     config = _settings("gan", ["--profile", "gpu", "--quick", "--iterations", "7", "--n-critic", "3"])
     assert config["iterations"] == 7 and config["n_critic"] == 3             # explicit
     assert config["ckpt_every"] == QUICK["gan"]["ckpt_every"]                # quick
     assert config["width"] == RECIPES["gpu"]["gan"]["width"]                 # profile
     assert config["profile"] == "gpu" and config["fid_samples"] == 1000      # shared defaults
     plain = _settings("vae", ["--profile", "cpu"])
-    assert {k: plain[k] for k in RECIPES["cpu"]["vae"]} == RECIPES["cpu"]["vae"]
+    hardware = {"precision": "bf16" if cpu == "bf16" else "fp32"}  # the recipe's bf16 only where it is fast
+    assert {k: plain[k] for k in RECIPES["cpu"]["vae"]} == {**RECIPES["cpu"]["vae"], **hardware}
     assert "settings: " in capsys.readouterr().out                           # printed at the start
 
 
@@ -68,15 +74,22 @@ def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profil
                                          ({"avx512f", "avx512_vnni"}, False), (set(), False)])
 def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, capsys, flags, fast):
     monkeypatch.setattr(recipes, "cpu_flags", lambda: flags)
-    assert recipes.fast_bf16(torch.device("cpu")) is (fast and torch.backends.mkldnn.is_available())
+    assert recipes.fast_bf16(torch.device("cpu")) is fast
     config = _settings("gan", ["--profile", "cpu"])
-    assert config["precision"] == ("bf16" if recipes.fast_bf16(torch.device("cpu")) else "fp32")
-    assert ("not fast" in capsys.readouterr().err) is (config["precision"] == "fp32")
+    assert config["precision"] == ("bf16" if fast else "fp32")
+    assert ("not fast" in capsys.readouterr().err) is (not fast)
+    monkeypatch.setattr(recipes, "onednn_built", lambda: False)  # a torch built without oneDNN
+    assert recipes.fast_bf16(torch.device("cpu")) is False
 
 
-def test_cpu_flags_are_read_from_cpuinfo():
-    flags = recipes.cpu_flags()
-    assert isinstance(flags, set) and ("fpu" in flags or not flags)
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 amx_bf16\n\n"
+                       "processor\t: 1\nflags\t\t: fpu avx2 amx_bf16\n")
+    assert read_cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_bf16"}
+    assert read_cpu_flags(str(tmp_path / "missing")) == set()
+    cpuinfo.write_text("processor\t: 0\n")  # no flags line (e.g. some ARM kernels)
+    assert read_cpu_flags(str(cpuinfo)) == set()
 
 
 @pytest.mark.parametrize("argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]])
