@@ -9,7 +9,6 @@ Speed only: a configuration's ELBO after 20 epochs needs a full run (python prob
 --results-dir ...); the README has that table.
     python bench/bench_vae_training.py [--steps 20 --rounds 6]"""
 import argparse
-import contextlib
 import json
 import resource
 import subprocess
@@ -18,7 +17,7 @@ import time
 
 import torch
 
-from problem2.layers import plain_pytorch_layers
+from problem2.layers import fast_layers
 from problem2.model import VAE, negative_elbo
 from problem3.recipes import fast_bf16
 from utils.runtime import get_device, keep_freed_memory
@@ -28,7 +27,7 @@ def trainer(batch: int, device, *, bf16: bool = False, compiled: bool = False, s
             channels_last_encoder: bool = False):
     """A function running ``steps`` training steps of a fresh VAE (Adam as in train_vae.py)."""
     torch.manual_seed(0)
-    model = VAE().to(device)
+    model = (VAE() if stock_layers else fast_layers(VAE())).to(device)
     if channels_last_encoder:  # the 3x3 convolutions' weights channels-last: the encoder's activations follow
         for conv in (model.encoder[0], model.encoder[3]):
             conv.to(memory_format=torch.channels_last)
@@ -41,13 +40,12 @@ def trainer(batch: int, device, *, bf16: bool = False, compiled: bool = False, s
         loss_fn = torch.compile(loss_fn)
 
     def run(steps: int):
-        with plain_pytorch_layers(model) if stock_layers else contextlib.nullcontext():
-            for _ in range(steps):
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    loss = loss_fn(x)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        for _ in range(steps):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(x)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     return run
 
 

@@ -17,6 +17,7 @@ import torch
 
 from problem2.data import load_binarized_mnist
 from problem2.importance_sampling import log_mean_weight, log_weight_terms, sample_posterior
+from problem2.layers import fast_layers
 from problem2.model import VAE, gaussian_kl
 from utils import config as cfg
 from utils import memory
@@ -31,7 +32,7 @@ def load_vae(path: Path, device, allow_unfinished: bool = False) -> tuple[VAE, d
     """The trained VAE of a Problem 2 checkpoint, in eval mode, and what it is: {checkpoint, step, settings}."""
     state = load_checkpoint(path, device)
     step = require_finished(state, path, allow_unfinished)
-    model = VAE().to(device)
+    model = fast_layers(VAE()).to(device)  # the same VAE, faster kernels (problem2/layers.py)
     try:
         model.load_state_dict(state["modules"]["vae"])
     except (KeyError, RuntimeError) as e:
