@@ -1,7 +1,8 @@
-"""Benchmark: the Problem 1.3 sweep (21 thetas, a JSD and a WD critic each) with the 42 critics trained as two
-stacked models (problem1/sweep.py) vs the naive baseline, 21 sequential trainings of one critic per estimator
-(estimate_jsd / estimate_wd in a loop), same steps, same run. Prints seconds, the ratio, the largest errors of
-both against the true values, and the stacked sweep's seconds per 100 steps.
+"""Benchmark: the Problem 1.3 sweep (21 thetas, a JSD and a WD critic each) with the 42 critics trained
+as two batched models (problem1/theta_sweep.py, torch.func + vmap) vs the naive baseline, 21 sequential
+trainings of one critic per estimator (estimate_jsd / estimate_wd in a loop), same steps, same run.
+Prints seconds, the ratio, the largest errors of both against the true values, and the batched sweep's
+seconds per 100 steps.
     python bench/bench_sweep.py [--steps 100]"""
 import argparse
 import math

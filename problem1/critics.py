@@ -1,4 +1,4 @@
-"""Critics shared by Problems 1 and 3: the MLP critic (alone and stacked), the JSD and Wasserstein objectives,
+"""Critics shared by Problems 1 and 3: the MLP critic, the JSD and Wasserstein objectives,
 and the gradient penalty lambda E[(||grad T|| - 1)^2] (subtracted from the critic objective; erratum of the text,
 see the report).
 """
@@ -25,26 +25,6 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(-1)
-
-
-class StackedMLP(nn.Module):
-    """B independent :class:`MLP` critics evaluated together with batched matrix products:
-    (B, N, in_dim) -> (B, N). Built from B MLPs (their weights copied), so each starts where it would alone;
-    with an element-wise optimiser (Adam, SGD) and the sum of the B losses, each trains as it would alone."""
-
-    def __init__(self, mlps: list[MLP]):
-        super().__init__()
-        layers = [[m.net[j] for m in mlps] for j in (0, 2, 4)]
-        self.weights = nn.ParameterList([torch.stack([lin.weight.detach().T for lin in ls]) for ls in layers])
-        self.biases = nn.ParameterList([torch.stack([lin.bias.detach() for lin in ls]).unsqueeze(1) for ls in layers])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)                # (B, N, out)
-            if k < len(self.weights) - 1:
-                h = F.leaky_relu(h, 0.2)
-        return h.squeeze(-1)
 
 
 def jsd_objective(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:

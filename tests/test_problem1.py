@@ -123,14 +123,16 @@ def test_quick_shrinks_only_the_flags_not_given(isolated_results):
 
 
 def test_stacked_critics_compute_and_train_as_each_would_alone():
-    from problem1.critics import MLP, StackedMLP
-    from problem1.divergences import estimate_jsds
+    from problem1.critics import MLP
+    from problem1.theta_sweep import estimate_many, stacked_mlps
 
-    torch.manual_seed(0)
-    mlps = [MLP(2, 16), MLP(2, 16), MLP(2, 16)]
+    _, critics = stacked_mlps([0, 1, 2], 2, 16, torch.device("cpu"))
     x = torch.randn(3, 5, 2)
-    stacked = StackedMLP(mlps)(x)
-    assert torch.allclose(stacked, torch.stack([m(x[b]) for b, m in enumerate(mlps)]), atol=1e-6)
+    alone = []
+    for b in range(3):
+        torch.manual_seed(b)
+        alone.append(MLP(2, 16)(x[b]))
+    assert torch.allclose(critics(x), torch.stack(alone), atol=1e-6)
 
     def pair(i, theta):  # p and q of one theta share one numpy stream, as in the sweep
         rng = np.random.default_rng([7, i])
@@ -138,10 +140,32 @@ def test_stacked_critics_compute_and_train_as_each_would_alone():
 
     thetas, seeds = [0.0, 0.5], [3, 4]
     both = [pair(i, t) for i, t in enumerate(thetas)]
-    together = estimate_jsds([p for p, _ in both], [q for _, q in both], steps=30, seeds=seeds, eval_batches=2)
-    alone = [estimate_jsds([p], [q], steps=30, seeds=[s], eval_batches=2)[0]
-             for (p, q), s in zip([pair(i, t) for i, t in enumerate(thetas)], seeds)]
-    assert together == pytest.approx(alone, abs=1e-5)
+    together = estimate_many([p for p, _ in both], [q for _, q in both], seeds, wd=False, lam=50.0, steps=30,
+                             lr=1e-3, eval_batches=2)
+    single = [estimate_jsd(*pair(i, t), steps=30, seed=s, eval_batches=2)
+              for i, (t, s) in enumerate(zip(thetas, seeds))]
+    assert together == pytest.approx(single, abs=1e-5)
+
+
+def test_the_penalty_of_stacked_critics_is_each_critics_own_and_reaches_its_weights():
+    from problem1.critics import MLP
+    from problem1.theta_sweep import stacked_mlps
+
+    params, critics = stacked_mlps([0, 1], 2, 16, torch.device("cpu"))
+    x, y = torch.randn(2, 6, 2), torch.randn(2, 6, 2)
+    torch.manual_seed(5)
+    stacked = gradient_penalty(critics, x, y, 10.0, sample_dims=2)
+    torch.manual_seed(5)
+    a = torch.rand(2, 6, 1)  # the interpolation weights the stacked call drew
+    for b in range(2):
+        torch.manual_seed(b)
+        mlp = MLP(2, 16)
+        z = (a[b] * x[b] + (1 - a[b]) * y[b]).requires_grad_()
+        (grad,) = torch.autograd.grad(mlp(z).sum(), z)
+        assert stacked[b].item() == pytest.approx(10 * ((grad.norm(dim=1) - 1) ** 2).mean().item(), rel=1e-5)
+    stacked.sum().backward()  # through the double backward, to every critic's weight matrices
+    weights = [p for p in params if p.dim() == 3]  # (critic, out, in); the last bias does not enter grad_z T
+    assert len(weights) == 3 and all(w.grad.abs().sum(dim=(1, 2)).gt(0).all() for w in weights)
 
 
 @pytest.mark.parametrize("argv", [["--steps", "0"], ["--batch-size", "-1"]])
