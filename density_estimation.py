@@ -23,7 +23,8 @@ from samplers import density4, distribution3, distribution4
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, cli, positive_float, positive_int, progress
-from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
+from utils.files import write_csv
+from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import get_device, results_dir, seed_everything
 
 GRID = np.linspace(-5, 5, 1000)

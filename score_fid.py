@@ -20,10 +20,9 @@ from typing import Iterable
 
 import numpy as np
 
-from problem3.common import add_fid_flags
-from problem3.frechet import FidScorer, feature_statistics, frechet_distance
+from problem3.frechet import FidScorer, add_fid_flags, feature_statistics, frechet_distance
 from utils.cli import UserError, cli
-from utils.report import write_csv
+from utils.files import write_csv
 
 
 def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],

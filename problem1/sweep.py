@@ -15,7 +15,8 @@ from problem1.theta_sweep import THETAS, sweep
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, at_least, cli, positive_float, positive_int
-from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
+from utils.files import write_csv
+from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import results_dir
 
 

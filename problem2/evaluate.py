@@ -22,8 +22,8 @@ from problem2.model import VAE, gaussian_kl
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, cli, positive_int, progress
-from utils.files import write_json, write_text
-from utils.report import plt, save_figure, tex_number, write_csv, write_tex_values
+from utils.files import write_csv, write_json, write_text
+from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir
 from utils.training import load_checkpoint, require_finished
 

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from problem3.augment import parse_policy
-from problem3.data import REFERENCES, load_training_images, resolve_dataset, to_model_input, to_uint8
-from problem3.frechet import FidScorer
+from problem3.data import load_training_images, resolve_dataset, to_model_input, to_uint8
+from problem3.frechet import FidScorer, add_fid_flags
 from problem3.models import LATENT, run_dir
 from problem3.recipes import QUICK, RECIPES, SMALL_SET, fast_bf16, pick_profile
 from utils import config as cfg
@@ -24,17 +24,6 @@ from utils.runtime import device_description, get_device, library_versions, resu
 # Settings of both trainings that no recipe changes.
 TRAINING = {"profile": "auto", "dataset": "auto", "fid_samples": 1000, "reference": "selection", "model": None,
             "restart": False, "run": None}
-
-
-def add_fid_flags(ap: argparse.ArgumentParser) -> None:
-    """--reference and --model: the real images FIDs are measured against, and the classifier."""
-    ap.add_argument("--reference", metavar="{" + ",".join(REFERENCES) + "} or FILE.npz",
-                    help="real images FIDs are measured against (problem3/data.py, reference_file): selection "
-                         "(choices and monitoring), reported (the reported FID), auto (score_fid.py's: the SVHN test "
-                         "split, else its first 10,000 images), svhn-test, svhn-test-10k, or a statistics file "
-                         "written by score_fid.py --save-stats")
-    ap.add_argument("--model", help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
-                                    "directory's)")
 
 
 def add_dataset_flag(ap: argparse.ArgumentParser) -> None:

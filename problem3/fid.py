@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from problem3.common import add_dataset_flag, add_fid_flags, fixed_latents, generate_uint8
+from problem3.common import add_dataset_flag, fixed_latents, generate_uint8
 from problem3.data import load_training_images
-from problem3.frechet import FidScorer
+from problem3.frechet import FidScorer, add_fid_flags
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
 from utils import memory
 from utils.cli import at_least, cli, comma_list, seed
-from utils.files import write_json
-from utils.report import plt, read_csv, save_figure, tex_number, write_tex_values
+from utils.files import read_csv, write_json
+from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import device_description, get_device, library_versions, results_dir
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}

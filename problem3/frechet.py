@@ -2,6 +2,7 @@
 statistics of the real test images, and a scorer that holds both."""
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import os
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 
 from problem3.classifier import Classifier, default_classifier_path, load_classifier
-from problem3.data import read_reference_images, reference_file
+from problem3.data import REFERENCES, read_reference_images, reference_file
 from problem3.images import list_images, load_images, to_classifier_input
 from utils.cli import UserError
 from utils.files import WriteError, file_hash, write_npz
@@ -172,3 +173,14 @@ class FidScorer:
         """Write the reference statistics to ``path`` (:func:`write_stats`)."""
         return write_stats(path, self.mu, self.sigma, self.description, file_hash(self.model_path)[:16],
                            "reference")
+
+
+def add_fid_flags(ap: argparse.ArgumentParser) -> None:
+    """--reference and --model: the real images FIDs are measured against, and the classifier."""
+    ap.add_argument("--reference", metavar="{" + ",".join(REFERENCES) + "} or FILE.npz",
+                    help="real images FIDs are measured against (problem3/data.py, reference_file): selection "
+                         "(choices and monitoring), reported (the reported FID), auto (score_fid.py's: the SVHN test "
+                         "split, else its first 10,000 images), svhn-test, svhn-test-10k, or a statistics file "
+                         "written by score_fid.py --save-stats")
+    ap.add_argument("--model", help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
+                                    "directory's)")

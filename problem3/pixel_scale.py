@@ -17,7 +17,8 @@ from pathlib import Path
 from problem3.models import run_dir
 from utils import config as cfg
 from utils.cli import UserError, cli, comma_list, positive_float, seed
-from utils.report import plt, read_csv, save_figure, write_csv, write_tex_values
+from utils.files import read_csv, write_csv
+from utils.report import plt, save_figure, write_tex_values
 from utils.runtime import results_dir
 
 DEFAULTS = {"train_seed": 0, "scales": None}

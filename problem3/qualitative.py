@@ -15,8 +15,8 @@ from problem3.models import LATENT, MODELS, checkpoint_path, load_generator
 from utils import config as cfg
 from utils import memory
 from utils.cli import cli, positive_float, positive_int, seed
-from utils.files import write_json
-from utils.report import plt, save_figure, write_csv, write_tex_values
+from utils.files import write_csv, write_json
+from utils.report import plt, save_figure, write_tex_values
 from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)

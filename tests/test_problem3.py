@@ -17,8 +17,7 @@ from problem3.data import load_training_images, read_svhn
 from problem3.models import Critic, Encoder, Generator, load_generator, vae_loss
 from problem3.recipes import RECIPES
 from utils.cli import UserError
-from utils.files import file_hash
-from utils.report import read_csv
+from utils.files import file_hash, read_csv
 
 
 def _features(n, d, seed, shift=0.0):

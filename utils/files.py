@@ -1,9 +1,11 @@
 """Files: atomic writes, hashes and fingerprints, verified downloads."""
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -119,3 +121,20 @@ def fingerprint(array: np.ndarray) -> str:
     h = hashlib.sha256(f"{array.shape} {array.dtype}".encode())
     h.update(np.ascontiguousarray(array).data)
     return h.hexdigest()[:16]
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
+    """Atomically write a list of dicts (same keys) as CSV."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as f:
+            keys = list(dict.fromkeys(k for r in rows for k in r))
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(rows)
+
+    return atomic_write(path, write)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(f)]

@@ -1,29 +1,11 @@
-"""Report outputs: CSV logs, the figure style and training-curve plots, LaTeX values."""
+"""Report outputs: the figure style and training-curve plots, LaTeX values."""
 from __future__ import annotations
 
-import csv
 import math
 import os
 from pathlib import Path
 
 from utils.files import atomic_write, write_text
-
-
-def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
-    """Atomically write a list of dicts (same keys) as CSV."""
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="") as f:
-            keys = list(dict.fromkeys(k for r in rows for k in r))
-            w = csv.DictWriter(f, fieldnames=keys)
-            w.writeheader()
-            w.writerows(rows)
-
-    return atomic_write(path, write)
-
-
-def read_csv(path: str | os.PathLike) -> list[dict]:
-    with open(path, newline="") as f:
-        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
 
 
 def plt():

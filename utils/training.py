@@ -18,8 +18,7 @@ import numpy as np
 import torch
 
 from utils.cli import Interrupted, UserError, progress
-from utils.files import atomic_write
-from utils.report import write_csv
+from utils.files import atomic_write, write_csv
 from utils.runtime import library_versions
 
 
