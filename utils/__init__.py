@@ -2,9 +2,9 @@
 
 * :mod:`utils.cli`: one-line errors (:class:`~utils.cli.UserError`), shared flags, progress bars.
 * :mod:`utils.runtime`: data and results directories, device, seeds, library versions.
-* :mod:`utils.files`: atomic writes, hashes, verified downloads.
+* :mod:`utils.files`: atomic writes (CSV, JSON, npz), hashes, verified downloads.
 * :mod:`utils.training`: resumable training runs (checkpoints, log, Ctrl-C), random state.
-* :mod:`utils.report`: CSV logs, figures, LaTeX values for the report.
+* :mod:`utils.report`: figures and LaTeX values for the report.
 
 Conventions:
 * Data directory: ``--data-dir`` flag, else ``$A3_DATA_DIR``, else ``./data`` (also the download cache).
