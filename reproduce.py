@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-from problem3.recipes import PIXEL_SCALES, RECIPES, SEEDS, SWEEP_ITERATIONS, pick_profile
+from problem3.hardware import pick_profile
 from utils.cli import UserError, cli
 from utils.files import write_json, write_text
-from utils.pipeline import Step, steps
+from utils.pipeline import SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
 from utils.report import write_tex_values
 from utils.runtime import ROOT, device_description, get_device, results_dir
 
@@ -141,12 +141,13 @@ def main(argv=None):
     ap.add_argument("--report-only", action="store_true", help="run no step: build and check the report from the "
                                                                "results there are")
     ap.add_argument("--profile", default="auto", choices=["auto", "cpu", "gpu"],
-                    help="Problem 3 recipe (problem3/recipes.py); auto: gpu when CUDA is available, else cpu")
+                    help="Problem 3 recipe (the settings tables of problem3/train_*.py); auto: gpu when "
+                         "CUDA is available, else cpu")
     args = ap.parse_args(argv)
     profile = "quick" if args.quick else "full"
     recipe = pick_profile(args.profile, get_device())
-    sweep = [s for s in PIXEL_SCALES if s != RECIPES[recipe]["vae"]["pixel_scale"]]  # the first seed's run is that one
-    every_step = steps(SEEDS["quick" if args.quick else recipe], tuple(sweep), None if args.quick else SWEEP_ITERATIONS)
+    seeds = SEEDS["quick" if args.quick else recipe]
+    every_step = steps(seeds, SWEEP_SCALES, None if args.quick else SWEEP_ITERATIONS)
     chosen = [] if args.report_only else [s for s in every_step if not args.only or args.only in s.name]
     if not chosen and not args.report_only:
         raise UserError(f"--only {args.only!r} matches no step; steps: {'; '.join(s.name for s in every_step)}")

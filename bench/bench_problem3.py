@@ -13,8 +13,8 @@ from timing import best_seconds
 from problem1.critics import gradient_penalty
 from problem3 import classifier, frechet
 from problem3.common import autocast, fast_layout
+from problem3.hardware import fast_bf16
 from problem3.models import Critic, Encoder, Generator, vae_loss
-from problem3.recipes import fast_bf16
 from utils.runtime import get_device
 
 

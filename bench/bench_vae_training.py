@@ -19,7 +19,7 @@ import torch
 
 from problem2.layers import fast_layers
 from problem2.model import VAE, negative_elbo
-from problem3.recipes import fast_bf16
+from problem3.hardware import fast_bf16
 from utils.runtime import get_device, keep_freed_memory
 
 

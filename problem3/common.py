@@ -13,8 +13,8 @@ import torch
 from problem3.augment import parse_policy
 from problem3.data import load_training_images, resolve_dataset, to_model_input, to_uint8
 from problem3.frechet import FidScorer, add_fid_flags
+from problem3.hardware import fast_bf16, pick_profile
 from problem3.models import LATENT, run_dir
-from problem3.recipes import QUICK, RECIPES, SMALL_SET, fast_bf16, pick_profile
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, at_least, fraction, positive_float, positive_int
@@ -32,17 +32,19 @@ def add_dataset_flag(ap: argparse.ArgumentParser) -> None:
                          "downloadable, else svhn_partial.npz)")
 
 
-def training_parser(doc: str, model: str) -> argparse.ArgumentParser:
-    """The flags of a Problem 3 training script; one not given takes the recipe's value (:func:`resolve_training`)."""
-    cpu, gpu = RECIPES["cpu"][model], RECIPES["gpu"][model]
+def training_parser(doc: str, model: str, defaults: dict, profiles: dict) -> argparse.ArgumentParser:
+    """The flags of a Problem 3 training script (``model`` 'vae' or 'gan'); one not given takes the value of the
+    script's settings table, ``defaults`` with ``profiles`` over it (:func:`resolve_training`)."""
+    cpu, gpu = {**defaults, **profiles["cpu"]}, {**defaults, **profiles["gpu"]}
 
     def recipe_help(text: str, key: str) -> str:
-        small = " (svhn-partial: the cpu value)" if key in SMALL_SET.get(model, {}) else ""
+        small = " (svhn-partial: the cpu value)" if key in profiles.get("svhn-partial", {}) else ""
         return f"{text} (default: {cpu[key]} in the cpu recipe, {gpu[key]} in the gpu recipe{small})"
 
     ap = cfg.parser(doc)
     ap.add_argument("--profile", choices=["auto", "cpu", "gpu"],
-                    help="recipe (problem3/recipes.py; default auto: gpu on a CUDA device, else cpu)")
+                    help=f"recipe (the settings table of problem3/train_{model}.py; default auto: gpu on a "
+                         "CUDA device, else cpu)")
     add_dataset_flag(ap)
     ap.add_argument("--iterations", type=positive_int, help=recipe_help("generator / VAE updates", "iterations"))
     ap.add_argument("--batch-size", type=positive_int, help=recipe_help("batch size", "batch_size"))
@@ -106,16 +108,18 @@ class Setup:
                 "data": self.data_sha, **extra}
 
 
-def resolve_training(args: argparse.Namespace, model: str) -> tuple[dict, torch.device]:
-    """The settings of a training run, in one place: the shared defaults <- the recipe of the profile <- the
-    small-set values on svhn-partial <- the --quick sizes <- the flags given. bfloat16 is kept only where it is
-    fast. Every setting is checked here, before any data is read or time spent; returns (settings, device)."""
+def resolve_training(args: argparse.Namespace, model: str, defaults: dict,
+                     profiles: dict) -> tuple[dict, torch.device]:
+    """The settings of a training run, in one place: the shared :data:`TRAINING` <- the script's ``defaults``
+    <- ``profiles`` of the hardware profile <- of the dataset (if any) <- "quick" under --quick <- the flags
+    given. bfloat16 is kept only where it is fast. Every setting is checked here, before any data is read or
+    time spent; returns (settings, device)."""
     given = vars(args)
     device = get_device(given.get("device"))
     dataset = resolve_dataset(given.get("dataset", TRAINING["dataset"]), given.get("data_dir"))
     profile = pick_profile(given.get("profile", TRAINING["profile"]), device)
-    small = SMALL_SET.get(model, {}) if dataset == "svhn-partial" else {}
-    config = cfg.resolve(args, TRAINING, RECIPES[profile][model], small, quick=QUICK[model])
+    config = cfg.resolve(args, TRAINING, defaults, profiles[profile], profiles.get(dataset, {}),
+                         quick=profiles["quick"])
     config.update(profile=profile, dataset=dataset)
     if config.get("precision") == "bf16" and not fast_bf16(device):
         print(f"note: bfloat16 is not fast on {device_description(device)}; training in fp32", file=sys.stderr)

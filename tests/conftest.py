@@ -37,10 +37,10 @@ CPUS = {
 
 
 def fake_cpu(monkeypatch, kind: str) -> None:
-    """Make problem3.recipes see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
-    from problem3 import recipes
-    monkeypatch.setattr(recipes, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
-    monkeypatch.setattr(recipes, "onednn_built", lambda: True)
+    """Make problem3.hardware see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
+    from problem3 import hardware
+    monkeypatch.setattr(hardware, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
+    monkeypatch.setattr(hardware, "onednn_built", lambda: True)
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ from problem3 import classifier, fid, frechet, images, qualitative, train_gan, t
 from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn
 from problem3.models import Critic, Encoder, Generator, load_generator, vae_loss
-from problem3.recipes import RECIPES
 from utils.cli import UserError
 from utils.files import file_hash, read_csv
 
@@ -287,7 +286,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
         assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
     gan_run = json.loads((out / "gan" / "seed0" / "run.json").read_text())
     assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3  # flags beat the recipe
-    assert gan_run["settings"]["ema"] == RECIPES["cpu"]["gan"]["ema"] and gan_run["profile"] == "cpu"
+    assert gan_run["settings"]["ema"] == train_gan.DEFAULTS["ema"] and gan_run["profile"] == "cpu"
     assert gan_run["settings"]["reference"] == "selection"  # monitoring never uses the reported images
     assert r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "seed0" / "values.tex").read_text()
     log = [r for r in read_csv(out / "gan" / "seed0" / "train_log.csv") if r["fid"] == r["fid"]]
@@ -362,7 +361,7 @@ def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrup
               "--width", "8", "--model", str(model), "--fid-samples", "4", "--device", "cpu", "--profile", "cpu"]
     # the shifts and the weight average replay exactly
     a = _straight_equals_resumed(train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema"))
-    assert a["settings"]["shift"] == RECIPES["cpu"]["vae"]["shift"] > 0
+    assert a["settings"]["shift"] == train_vae.DEFAULTS["shift"] > 0
     g, _ = load_generator(tmp_path / "straight" / "problem3" / "vae" / "seed0" / "vae.pt", "cpu", "vae")
     average = {k: v for k, v in a["modules"]["generator_ema"].items() if "running" not in k and "tracked" not in k}
     assert all(torch.equal(g.state_dict()[k], v) for k, v in average.items())
@@ -379,8 +378,8 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, o
                         "--iterations", "1", "--width", "8", "--batch-size", "4", "--n-critic", "1",
                         "--model", str(model), "--fid-samples", "4"])
     run = json.loads((isolated_results / "problem3" / "gan" / "seed0" / "run.json").read_text())
-    assert run["profile"] == "gpu" and run["settings"]["augment"] == RECIPES["gpu"]["gan"]["augment"] != "none"
-    assert run["settings"]["ema"] == RECIPES["gpu"]["gan"]["ema"] and run["settings"]["iterations"] == 1
+    assert run["profile"] == "gpu" and run["settings"]["augment"] == train_gan.PROFILES["gpu"]["augment"] != "none"
+    assert run["settings"]["ema"] == train_gan.PROFILES["gpu"]["ema"] and run["settings"]["iterations"] == 1
     with pytest.raises(SystemExit):
         train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--augment", "flip", "--iterations", "1",
                         "--results-dir", str(tmp_path / "other"), "--model", str(model)])

@@ -10,32 +10,49 @@ from conftest import CPUS, fake_cpu
 
 from problem3 import augment as aug
 from problem3 import data as svhn
-from problem3 import recipes
+from problem3 import hardware, train_gan, train_vae
 from problem3.common import resolve_training, training_parser
+from problem3.hardware import pick_profile
 from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
-from problem3.recipes import QUICK, RECIPES, pick_profile
 from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
 from utils.cli import UserError
 from utils.runtime import get_device
 
-read_cpu_flags = recipes.cpu_flags  # the real reader, taken before any test fakes it
+read_cpu_flags = hardware.cpu_flags  # the real reader, taken before any test fakes it
+
+
+SCRIPTS = {"vae": train_vae, "gan": train_gan}
+
+
+def recipe(model, profile):
+    """A training script's settings in a profile: its DEFAULTS with PROFILES[profile] over them."""
+    script = SCRIPTS[model]
+    return {**script.DEFAULTS, **script.PROFILES[profile]}
 
 
 def _args(model, argv):
-    return training_parser("doc", model).parse_args(argv)
+    script = SCRIPTS[model]
+    return training_parser("doc", model, script.DEFAULTS, script.PROFILES).parse_args(argv)
+
+
+def _args_parser(model):
+    script = SCRIPTS[model]
+    return training_parser("doc", model, script.DEFAULTS, script.PROFILES)
 
 
 def _settings(model, argv, dataset="svhn"):
     """The settings a training script resolves, without reading data (the dataset named, never looked up)."""
-    return resolve_training(_args(model, ["--dataset", dataset, "--device", "cpu", *argv]), model)[0]
+    script = SCRIPTS[model]
+    args = _args(model, ["--dataset", dataset, "--device", "cpu", *argv])
+    return resolve_training(args, model, script.DEFAULTS, script.PROFILES)[0]
 
 
 def test_the_profile_follows_the_device_unless_named():
     assert pick_profile("auto", torch.device("cpu")) == "cpu"
     assert pick_profile("auto", torch.device("cuda")) == "gpu"
     assert pick_profile("cpu", torch.device("cuda")) == "cpu"
-    assert RECIPES["gpu"]["gan"]["iterations"] > RECIPES["cpu"]["gan"]["iterations"]
+    assert recipe("gan", "gpu")["iterations"] > recipe("gan", "cpu")["iterations"]
 
 
 @pytest.mark.parametrize("cpu", sorted(CPUS))
@@ -43,12 +60,12 @@ def test_explicit_flags_win_over_quick_and_over_the_profile(monkeypatch, capsys,
     fake_cpu(monkeypatch, cpu)
     config = _settings("gan", ["--profile", "gpu", "--quick", "--iterations", "7", "--n-critic", "3"])
     assert config["iterations"] == 7 and config["n_critic"] == 3             # explicit
-    assert config["ckpt_every"] == QUICK["gan"]["ckpt_every"]                # quick
-    assert config["width"] == RECIPES["gpu"]["gan"]["width"]                 # profile
+    assert config["ckpt_every"] == train_gan.PROFILES["quick"]["ckpt_every"]  # quick
+    assert config["width"] == recipe("gan", "gpu")["width"]  # profile
     assert config["profile"] == "gpu" and config["fid_samples"] == 1000      # shared defaults
     plain = _settings("vae", ["--profile", "cpu"])
-    hardware = {"precision": "bf16" if cpu == "bf16" else "fp32"}  # the recipe's bf16 only where it is fast
-    assert {k: plain[k] for k in RECIPES["cpu"]["vae"]} == {**RECIPES["cpu"]["vae"], **hardware}
+    precision = {"precision": "bf16" if cpu == "bf16" else "fp32"}  # the recipe's bf16 only where it is fast
+    assert {k: plain[k] for k in recipe("vae", "cpu")} == {**recipe("vae", "cpu"), **precision}
     assert "settings: " in capsys.readouterr().out                           # printed at the start
 
 
@@ -61,25 +78,25 @@ def test_the_parsed_arguments_hold_only_the_flags_given():
 
 def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profile():
     small = _settings("vae", ["--profile", "gpu"], "svhn-partial")
-    model_and_schedule = {k: v for k, v in RECIPES["cpu"]["vae"].items() if k != "precision"}
+    model_and_schedule = {k: v for k, v in recipe("vae", "cpu").items() if k != "precision"}
     assert {k: small[k] for k in model_and_schedule} == model_and_schedule
-    assert small["precision"] == RECIPES["gpu"]["vae"]["precision"]  # the hardware's, not the small set's
+    assert small["precision"] == recipe("vae", "gpu")["precision"]  # the hardware's, not the small set's
     full = _settings("vae", ["--profile", "gpu"], "svhn")
-    assert {k: full[k] for k in RECIPES["gpu"]["vae"]} == RECIPES["gpu"]["vae"]
+    assert {k: full[k] for k in recipe("vae", "gpu")} == recipe("vae", "gpu")
     explicit = _settings("vae", ["--profile", "gpu", "--width", "64"], "svhn-partial")
-    assert explicit["width"] == 64 and explicit["iterations"] == RECIPES["cpu"]["vae"]["iterations"]
+    assert explicit["width"] == 64 and explicit["iterations"] == recipe("vae", "cpu")["iterations"]
 
 
 @pytest.mark.parametrize("flags, fast", [({"avx512f", "avx512_bf16"}, True), ({"amx_bf16"}, True),
                                          ({"avx512f", "avx512_vnni"}, False), (set(), False)])
 def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, capsys, flags, fast):
-    monkeypatch.setattr(recipes, "cpu_flags", lambda: flags)
-    assert recipes.fast_bf16(torch.device("cpu")) is fast
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
+    assert hardware.fast_bf16(torch.device("cpu")) is fast
     config = _settings("gan", ["--profile", "cpu"])
     assert config["precision"] == ("bf16" if fast else "fp32")
     assert ("not fast" in capsys.readouterr().err) is (not fast)
-    monkeypatch.setattr(recipes, "onednn_built", lambda: False)  # a torch built without oneDNN
-    assert recipes.fast_bf16(torch.device("cpu")) is False
+    monkeypatch.setattr(hardware, "onednn_built", lambda: False)  # a torch built without oneDNN
+    assert hardware.fast_bf16(torch.device("cpu")) is False
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -245,9 +262,9 @@ def test_validation_elbo_leaves_the_training_random_stream_untouched():
 
 
 def test_training_parser_help_names_both_recipes():
-    text = training_parser("doc", "gan").format_help()
-    assert f"{RECIPES['cpu']['gan']['iterations']} in the cpu recipe" in " ".join(text.split())
-    assert isinstance(training_parser("doc", "vae"), argparse.ArgumentParser)
+    text = _args_parser("gan").format_help()
+    assert f"{recipe('gan', 'cpu')['iterations']} in the cpu recipe" in " ".join(text.split())
+    assert isinstance(_args_parser("vae"), argparse.ArgumentParser)
 
 
 def test_kl_weight_rises_linearly_then_stays_at_one():
