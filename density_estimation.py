@@ -27,6 +27,9 @@ from utils.files import write_csv
 from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import get_device, results_dir, seed_everything
 
+DEFAULTS = {"steps": 5000, "lr": 1e-3, "batch_size": 512}
+QUICK = {"steps": 1500}
+
 GRID = np.linspace(-5, 5, 1000)
 
 
@@ -76,10 +79,6 @@ def plot(x, d, est, true, out: Path) -> None:
     ax.set_ylabel("density")
     ax.legend()
     save_figure(fig, out / "density_estimate.png")
-
-
-DEFAULTS = {"steps": 5000, "lr": 1e-3, "batch_size": 512}
-QUICK = {"steps": 1500}
 
 
 @cli

@@ -27,6 +27,10 @@ from utils.report import plt, save_figure, tex_number, write_tex_values
 from utils.runtime import get_device, library_versions, results_dir
 from utils.training import load_checkpoint, require_finished
 
+DEFAULTS = {"k": 200, "batch_size": 100, "checkpoint": None, "allow_unfinished": False, "eval_images": None,
+            "sweep_images": 1000, "sweep_max_k": 1000}
+QUICK = {"eval_images": 500, "sweep_images": 100, "sweep_max_k": 50}  # a smoke run on part of each split
+
 
 def load_vae(path: Path, device, allow_unfinished: bool = False) -> tuple[VAE, dict]:
     """The trained VAE of a Problem 2 checkpoint, in eval mode, and what it is: {checkpoint, step, settings}."""
@@ -115,11 +119,6 @@ def latex_table(res: dict, k: int) -> str:
                      for s, name in (("valid", "Validation"), ("test", "Test")))
     return ("\\begin{tabular}{lrrr}\n\\toprule\nSplit & $N$ & ELBO & $\\log p(x)$ (IS, $K=" + str(k) + "$) \\\\\n"
             "\\midrule\n" + rows + "\n\\bottomrule\n\\end{tabular}\n")
-
-
-DEFAULTS = {"k": 200, "batch_size": 100, "checkpoint": None, "allow_unfinished": False, "eval_images": None,
-            "sweep_images": 1000, "sweep_max_k": 1000}
-QUICK = {"eval_images": 500, "sweep_images": 100, "sweep_max_k": 50}  # a smoke run on part of each split
 
 
 @cli
