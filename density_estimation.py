@@ -1,14 +1,20 @@
-"""Problem 1.4: estimate the unknown density f1 of ``distribution4`` with a discriminator against f0 = N(0, 1).
+"""Problem 1.4: estimate the unknown density f1 of ``distribution4`` with a discriminator against
+f0 = N(0, 1).
 
-The discriminator maximises  E_{x~f1}[log D(x)] + E_{y~f0}[log(1 - D(y))]  (the text's second expectation
-under f1 is an erratum: it must be under f0). At the optimum D*(x) = f1(x) / (f0(x) + f1(x)), hence
+The discriminator maximises
+
+    E_{x~f1}[log D(x)] + E_{y~f0}[log(1 - D(y))]
+
+(the text's second expectation under f1 is an erratum: it must be under f0). At the optimum
+D*(x) = f1(x) / (f0(x) + f1(x)), hence
 
     f1(x) = f0(x) D(x) / (1 - D(x)) = f0(x) exp(logit D(x)).
 
 Writes, under <results>/problem1/: density_discriminator.png (D(x) on [-5, 5]), density_estimate.png
-(estimate vs the true density of f(X), X ~ N(0, 1), by change of variables), density.csv, density_values.tex;
-prints the L1 distance between estimate and truth on the grid.
+(estimate vs the true density of f(X), X ~ N(0, 1), by change of variables), density.csv,
+density_values.tex; prints the L1 distance between estimate and truth on the grid.
 """
+
 from __future__ import annotations
 
 import time
@@ -33,7 +39,9 @@ QUICK = {"steps": 1500}
 GRID = np.linspace(-5, 5, 1000)
 
 
-def train_discriminator(steps: int, lr: float, batch_size: int, seed: int, device=None) -> torch.nn.Module:
+def train_discriminator(
+    steps: int, lr: float, batch_size: int, seed: int, device=None
+) -> torch.nn.Module:
     """Maximise E_f1[log D] + E_f0[log(1 - D)] (as minimising the BCE); D = sigmoid(MLP(x))."""
     device = get_device(device)
     seed_everything(seed)
@@ -46,8 +54,11 @@ def train_discriminator(steps: int, lr: float, batch_size: int, seed: int, devic
         x0 = torch.as_tensor(next(f0), dtype=torch.float32, device=device)
         loss = -(F.logsigmoid(disc(x1)).mean() + F.logsigmoid(-disc(x0)).mean())
         if not torch.isfinite(loss):
-            raise UserError(f"the discriminator's loss is {loss.item()} at step {step + 1}: training diverged (try a "
-                            "smaller --lr)")
+            raise UserError(
+                f"the discriminator's loss is {loss.item()} at step {step + 1}: training diverged "
+                "(try a "
+                "smaller --lr)"
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -58,8 +69,13 @@ def train_discriminator(steps: int, lr: float, batch_size: int, seed: int, devic
 def estimate_density(disc: torch.nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(D(x), f0(x) D(x) / (1 - D(x))) on points x of shape (n,); the ratio is f0(x) exp(logit)."""
     p = next(disc.parameters())
-    logit = disc(torch.as_tensor(x, dtype=torch.float32, device=p.device)[:, None]).double().cpu().numpy()
-    f0 = np.exp(-0.5 * x ** 2) / np.sqrt(2 * np.pi)
+    logit = (
+        disc(torch.as_tensor(x, dtype=torch.float32, device=p.device)[:, None])
+        .double()
+        .cpu()
+        .numpy()
+    )
+    f0 = np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi)
     return 1 / (1 + np.exp(-logit)), f0 * np.exp(logit)
 
 
@@ -84,26 +100,44 @@ def plot(x, d, est, true, out: Path) -> None:
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
-    ap.add_argument("--steps", type=positive_int, help="discriminator training steps "
-                    f"(default: {DEFAULTS['steps']}; --quick: {QUICK['steps']})")
-    ap.add_argument("--lr", type=positive_float, help=f"Adam learning rate (default: {DEFAULTS['lr']})")
-    ap.add_argument("--batch-size", type=positive_int, help=f"samples per step (default: {DEFAULTS['batch_size']})")
+    ap.add_argument(
+        "--steps",
+        type=positive_int,
+        help="discriminator training steps "
+        f"(default: {DEFAULTS['steps']}; --quick: {QUICK['steps']})",
+    )
+    ap.add_argument(
+        "--lr", type=positive_float, help=f"Adam learning rate (default: {DEFAULTS['lr']})"
+    )
+    ap.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help=f"samples per step (default: {DEFAULTS['batch_size']})",
+    )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     memory.check_fits(memory.sampler_bytes(config["batch_size"], 1, 2), "--batch-size")
     out = results_dir("problem1", base=config["results_dir"])
     t0 = time.time()
-    disc = train_discriminator(config["steps"], config["lr"], config["batch_size"], config["seed"], config["device"])
+    disc = train_discriminator(
+        config["steps"], config["lr"], config["batch_size"], config["seed"], config["device"]
+    )
     d, est = estimate_density(disc, GRID)
     if not np.isfinite(est).all():
-        raise UserError("the discriminator's output is not finite: training diverged (try a smaller --lr)")
+        raise UserError(
+            "the discriminator's output is not finite: training diverged (try a smaller --lr)"
+        )
     true = density4(GRID)
     l1 = float(np.sum(np.abs(est - true)) * (GRID[1] - GRID[0]))
     plot(GRID, d, est, true, out)
-    write_csv(out / "density.csv", [{"x": a, "D": b, "estimate": c, "true": e}
-                                    for a, b, c, e in zip(GRID, d, est, true)])
-    write_tex_values(out / "density_values.tex", {"PoneDensityLone": tex_number(l1, 4),
-                                                  "PoneDensitySteps": str(config["steps"])})
+    write_csv(
+        out / "density.csv",
+        [{"x": a, "D": b, "estimate": c, "true": e} for a, b, c, e in zip(GRID, d, est, true)],
+    )
+    write_tex_values(
+        out / "density_values.tex",
+        {"PoneDensityLone": tex_number(l1, 4), "PoneDensitySteps": str(config["steps"])},
+    )
     print(f"L1 distance between estimated and true density on [-5, 5]: {l1:.4f} (target <= 0.1)")
     print(f"wall time {time.time() - t0:.1f} s; figures in {out}")
 

@@ -1,9 +1,11 @@
-"""The course's four samplers (same names and call signatures), vectorized, plus the exact density of
-distribution4.
+"""The course's four samplers (same names and call signatures), vectorized, plus the exact density
+of distribution4.
 
-Each sampler is an infinite generator of numpy float arrays of shape (batch_size, dim). They draw from
-numpy's global RNG like the course's file; pass ``rng=np.random.default_rng(seed)`` for a private stream.
+Each sampler is an infinite generator of numpy float arrays of shape (batch_size, dim). They draw
+from numpy's global RNG like the course's file; pass ``rng=np.random.default_rng(seed)`` for a
+private stream.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +16,8 @@ def _rng(rng):
 
 
 def distribution1(x, batch_size=512, *, rng=None):
-    """Pairs (x, u), u ~ U[0, 1]: items of shape (batch_size, 2). Problem 1.3 uses x = 0 and x = theta."""
+    """Pairs (x, u), u ~ U[0, 1]: items of shape (batch_size, 2). Problem 1.3 uses x = 0 and x =
+    theta."""
     r = _rng(rng)
     while True:
         yield np.column_stack([np.full(batch_size, float(x)), r.uniform(0, 1, batch_size)])
@@ -63,6 +66,7 @@ def f4_inverse(y, iters=60):
 
 
 def density4(y):
-    """Exact density of distribution4 at y, by change of variables: N(x; 0, 1) / f'(x) with x = f^-1(y)."""
+    """Exact density of distribution4 at y, by change of variables: N(x; 0, 1) / f'(x) with x =
+    f^-1(y)."""
     x = f4_inverse(y)
-    return np.exp(-0.5 * x ** 2) / np.sqrt(2 * np.pi) / f4_prime(x)
+    return np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi) / f4_prime(x)

@@ -1,16 +1,19 @@
-"""FID of sample directories against real SVHN test images, with features from the course's SVHN classifier.
+"""FID of sample directories against real SVHN test images, with features from the course's SVHN
+classifier.
 
-    python score_fid.py path/to/sample_directory/            # the course's call: prints "FID score: <value>"
-    python score_fid.py DIR1 DIR2 ... [--csv scores.csv]     # a grader's: one classifier, one reference, a line each
-    python score_fid.py --save-stats ref.npz                 # the reference's statistics, to reuse with --reference
+    python score_fid.py path/to/sample_directory/  # the course's call: "FID score: <value>"
+    python score_fid.py DIR1 DIR2 ... [--csv F]    # a grader's: one classifier and reference
+    python score_fid.py --save-stats ref.npz       # the reference's statistics (--reference)
 
-Each directory must hold exactly one subdirectory of images (nested folders included, as the course's
-ImageFolder reads them), resized to 32x32 and normalised to [-1, 1]; the features are the classifier's 512-d
-``extract_features``. The reference (``--reference``) is the SVHN test split when ``test_32x32.mat`` is present
-or downloadable, else its first 10,000 images (``svhn_test_10k.npz``), or a statistics file; the line on stderr
-names it. FID = ||mu_p - mu_q||^2 + Tr(S_p + S_q - 2 (S_p S_q)^{1/2}) (Eq. 1 of the assignment). The pieces live
-in problem3/: classifier.py (the network, loaded safely), images.py, frechet.py (features, statistics, distance).
+Each directory must hold exactly one subdirectory of images (nested folders included, as the
+course's ImageFolder reads them), resized to 32x32 and normalised to [-1, 1]; the features are the
+classifier's 512-d ``extract_features``. The reference (``--reference``) is the SVHN test split when
+``test_32x32.mat`` is present or downloadable, else its first 10,000 images (``svhn_test_10k.npz``),
+or a statistics file; the line on stderr names it. FID = ||mu_p - mu_q||^2 +
+Tr(S_p + S_q - 2 (S_p S_q)^{1/2}) (Eq. 1 of the assignment). The pieces live in problem3/:
+classifier.py (the network, loaded safely), images.py, frechet.py (features, statistics, distance).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +28,11 @@ from utils.cli import UserError, cli
 from utils.files import write_csv
 
 
-def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
-                        testset_feature_iterator: Iterable[np.ndarray]) -> float:
-    """FID (Eq. 1) between the features of the samples (q) and of the test set (p); iterators of 1-D arrays."""
+def calculate_fid_score(
+    sample_feature_iterator: Iterable[np.ndarray], testset_feature_iterator: Iterable[np.ndarray]
+) -> float:
+    """FID (Eq. 1) between the features of the samples (q) and of the test set (p); iterators of 1-D
+    arrays."""
     mu_q, sigma_q = feature_statistics(sample_feature_iterator)
     mu_p, sigma_p = feature_statistics(testset_feature_iterator)
     return frechet_distance(mu_p, sigma_p, mu_q, sigma_q)
@@ -35,15 +40,27 @@ def calculate_fid_score(sample_feature_iterator: Iterable[np.ndarray],
 
 @cli
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("directory", nargs="*", help="directories, each holding one subdirectory of sample images")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "directory", nargs="*", help="directories, each holding one subdirectory of sample images"
+    )
     add_fid_flags(ap)
     ap.add_argument("--csv", help="also write directory, FID, reference to this CSV file")
-    ap.add_argument("--save-stats", help="write the reference's statistics to this .npz (usable as --reference)")
-    ap.add_argument("--cache-dir", help="where reference statistics are cached (default: $A3_FID_CACHE, else "
-                                        "<results>/fid_cache)")
-    ap.add_argument("--data-dir", help="data directory: reference images and, if not at the top level, the "
-                                       "classifier (default: $A3_DATA_DIR or ./data)")
+    ap.add_argument(
+        "--save-stats", help="write the reference's statistics to this .npz (usable as --reference)"
+    )
+    ap.add_argument(
+        "--cache-dir",
+        help="where reference statistics are cached (default: $A3_FID_CACHE, else "
+        "<results>/fid_cache)",
+    )
+    ap.add_argument(
+        "--data-dir",
+        help="data directory: reference images and, if not at the top level, the "
+        "classifier (default: $A3_DATA_DIR or ./data)",
+    )
     ap.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     args = ap.parse_args(argv)
     if not args.directory and not args.save_stats:
@@ -51,15 +68,22 @@ def main(argv=None):
     missing = [d for d in args.directory if not Path(d).is_dir()]
     if missing:
         raise UserError(f"not a directory: {', '.join(missing)}")
-    scorer = FidScorer(args.model, args.reference or "auto", args.data_dir, args.device, args.cache_dir)
+    scorer = FidScorer(
+        args.model, args.reference or "auto", args.data_dir, args.device, args.cache_dir
+    )
     print(f"reference: {scorer.description}", file=sys.stderr)
     if args.save_stats:
-        print(f"reference statistics written to {scorer.save_stats(Path(args.save_stats))}", file=sys.stderr)
+        print(
+            f"reference statistics written to {scorer.save_stats(Path(args.save_stats))}",
+            file=sys.stderr,
+        )
     rows = []
     for directory in args.directory:
         fid = scorer.score_directory(directory)
         rows.append({"directory": directory, "fid": fid, "reference": scorer.description})
-        print("FID score:", fid) if len(args.directory) == 1 else print(f"{directory}: FID score: {fid}", flush=True)
+        print("FID score:", fid) if len(args.directory) == 1 else print(
+            f"{directory}: FID score: {fid}", flush=True
+        )
     if args.csv:
         write_csv(args.csv, rows)
 

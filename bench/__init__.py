@@ -1,1 +1,2 @@
-"""Benchmarks: each prints its figure and the ratio against a naive baseline measured in the same run."""
+"""Benchmarks: each prints its figure and the ratio against a naive baseline measured in the same
+run."""

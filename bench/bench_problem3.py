@@ -1,7 +1,7 @@
-"""Benchmark: FID pipeline throughput (feature extraction images/s, batched vs one image at a time; seconds for
-the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both Problem 3 models, with
-the FLOP of one iteration (matrix products and convolutions) and the rate they run at, a measure of how close a
-step is to what the processor can do.
+"""Benchmark: FID pipeline throughput (feature extraction images/s, batched vs one image at a time;
+seconds for the distance, eigenvalue form vs scipy.linalg.sqrtm) and training iterations/s of both
+Problem 3 models, with the FLOP of one iteration (matrix products and convolutions) and the rate
+they run at, a measure of how close a step is to what the processor can do.
     python bench/bench_problem3.py"""
 
 import numpy as np
@@ -31,17 +31,23 @@ if __name__ == "__main__":
     imgs = np.random.default_rng(0).integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
     t_batch = timed(lambda: list(frechet.extract_features(clf, imgs)))
     t_single = timed(lambda: list(frechet.extract_features(clf, imgs[:200], batch_size=1))) * 10
-    print(f"features: {len(imgs) / t_batch:8.0f} images/s batched vs {len(imgs) / t_single:8.0f} one at a time; "
-          f"ratio {t_single / t_batch:.1f}x")
+    print(
+        f"features: {len(imgs) / t_batch:8.0f} images/s batched vs {len(imgs) / t_single:8.0f} one "
+        "at a time; "
+        f"ratio {t_single / t_batch:.1f}x"
+    )
     f1, f2 = np.random.default_rng(1).normal(size=(2, 3000, 512))
     (m1, s1), (m2, s2) = frechet.feature_statistics(f1), frechet.feature_statistics(f2)
     t_eig = timed(lambda: frechet.frechet_distance(m1, s1, m2, s2))
     t_sqrtm = timed(lambda: scipy.linalg.sqrtm(s1 @ s2))
-    print(f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; "
-          f"ratio {t_sqrtm / t_eig:.1f}x")
+    print(
+        f"distance (512-d): {t_eig:.3f} s eigenvalue form vs {t_sqrtm:.3f} s scipy sqrtm; "
+        f"ratio {t_sqrtm / t_eig:.1f}x"
+    )
     x = torch.rand(64, 3, 32, 32, device=device) * 2 - 1
-    layouts = (False, True) if device.type == "cpu" else (False,)  # fast_layout changes only CPU models
-    variants = [(p, cl) for p in ("fp32", "bf16")[:1 + fast_bf16(device)] for cl in layouts]
+    # fast_layout changes only CPU models
+    layouts = (False, True) if device.type == "cpu" else (False,)
+    variants = [(p, cl) for p in ("fp32", "bf16")[: 1 + fast_bf16(device)] for cl in layouts]
 
     def models(channels_last):
         g, e, c = Generator(), Encoder(), Critic()
@@ -62,7 +68,11 @@ if __name__ == "__main__":
             with torch.no_grad(), autocast(device, precision):
                 fake = g(torch.randn(batch, 100, device=device)).float()
             with autocast(device, precision):
-                loss = c(fake).float().mean() - c(real).float().mean() + gradient_penalty(c, real, fake, 10.0)
+                loss = (
+                    c(fake).float().mean()
+                    - c(real).float().mean()
+                    + gradient_penalty(c, real, fake, 10.0)
+                )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -72,22 +82,31 @@ if __name__ == "__main__":
         loss.backward()
         opt.step()
 
-    print("training steps (width 32; VAE batch 64, WGAN-GP batch 32 with 5 critic steps), against the naive "
-          "float32 step in the standard (NCHW) layout:")
+    print(
+        "training steps (width 32; VAE batch 64, WGAN-GP batch 32 with 5 critic steps), against "
+        "the naive "
+        "float32 step in the standard (NCHW) layout:"
+    )
     naive, gflop = {}, {}
     for precision, channels_last in variants:
         g, e, c = models(channels_last)
         opt = torch.optim.Adam([*g.parameters(), *e.parameters(), *c.parameters()], 1e-4)
         times = {}
-        for name, step, repeats in (("VAE", lambda: vae_step(g, e, opt, precision), 20),
-                                    ("WGAN-GP", lambda: gan_step(g, c, opt, precision), 5)):
+        for name, step, repeats in (
+            ("VAE", lambda: vae_step(g, e, opt, precision), 20),
+            ("WGAN-GP", lambda: gan_step(g, c, opt, precision), 5),
+        ):
             gflop.setdefault(name, count_flops(step) / 1e9)  # also the warm-up call
             times[name] = timed(lambda: [step() for _ in range(repeats)], 3) / repeats
             naive.setdefault(name, times[name])
         layout = "channels-last" if channels_last else "NCHW"
-        print(f"  {precision} {layout:13s}: " + ", ".join(
-            f"{name} {1 / t:6.2f} it/s ({naive[name] / t:.2f}x, {gflop[name] / t:4.0f} GFLOP/s)"
-            for name, t in times.items()))
+        print(
+            f"  {precision} {layout:13s}: "
+            + ", ".join(
+                f"{name} {1 / t:6.2f} it/s ({naive[name] / t:.2f}x, {gflop[name] / t:4.0f} GFLOP/s)"
+                for name, t in times.items()
+            )
+        )
     print("FLOP per iteration: " + ", ".join(f"{name} {g:.2f} GFLOP" for name, g in gflop.items()))
     if not fast_bf16(device):
         print("no native bfloat16 on this device: the recipes train in fp32")

@@ -1,6 +1,8 @@
-"""Training iterations per second from a Problem 3 train_log.csv (one row per iteration, with elapsed_s), between
-its 10th row and its last: start-up, data loading and the reference statistics stay out.
+"""Training iterations per second from a Problem 3 train_log.csv (one row per iteration, with
+elapsed_s), between its 10th row and its last: start-up, data loading and the reference statistics
+stay out.
     python bench/iteration_rate.py LABEL path/to/train_log.csv"""
+
 import csv
 import os
 import sys

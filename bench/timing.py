@@ -1,4 +1,5 @@
 """The one timer of the benchmarks."""
+
 import time
 
 

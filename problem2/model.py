@@ -1,4 +1,5 @@
 """The VAE prescribed by the assignment for binarized MNIST (latent size 100, Bernoulli decoder)."""
+
 from __future__ import annotations
 
 import torch
@@ -9,7 +10,8 @@ LATENT = 100
 
 
 class VAE(nn.Module):
-    """encode: (N, 1, 28, 28) -> (mu, logvar), each (N, 100); decode: (N, 100) -> logits (N, 1, 28, 28).
+    """encode: (N, 1, 28, 28) -> (mu, logvar), each (N, 100); decode: (N, 100) -> logits (N, 1, 28,
+    28).
 
     The layers are the assignment's, in its order. Scripts that want speed call
     ``problem2.layers.fast_layers(VAE())``, which swaps in kernels computing the same functions."""
@@ -53,7 +55,9 @@ class VAE(nn.Module):
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log p(x | z) in nats, summed over pixels. x: (N, 784) in {0, 1}; z: (N, L) -> (N,)."""
-        return -F.binary_cross_entropy_with_logits(self.decode(z).flatten(1), x, reduction="none").sum(1)
+        return -F.binary_cross_entropy_with_logits(
+            self.decode(z).flatten(1), x, reduction="none"
+        ).sum(1)
 
     def forward(self, x: torch.Tensor):
         mu, logvar = self.encode(x)
@@ -62,13 +66,14 @@ class VAE(nn.Module):
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) per sample, summed over latent dims: (N, L) -> (N,)."""
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per sample, summed over latent dims: (N, L) ->
+    (N,)."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
 
 
 def negative_elbo(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-image (N,) negative ELBO = BCE reconstruction (summed over pixels) + KL, with one z sample.
-    Returns (neg_elbo, reconstruction, kl), all in nats per image."""
+    """Per-image (N,) negative ELBO = BCE reconstruction (summed over pixels) + KL, with one z
+    sample. Returns (neg_elbo, reconstruction, kl), all in nats per image."""
     logits, mu, logvar = model(x)
     rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     kl = gaussian_kl(mu, logvar)

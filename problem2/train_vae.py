@@ -1,9 +1,10 @@
 """Problem 2: train the prescribed VAE on binarized MNIST (negative ELBO, Adam 3e-4, 20 epochs).
 
-Each epoch logs the mean training loss and the validation ELBO, KL and reconstruction (nats per image,
-exact means over the split) to <results>/problem2/train_log.csv and training_curves.png, and writes the
-checkpoint <results>/problem2/vae.pt atomically; rerunning resumes from it.
+Each epoch logs the mean training loss and the validation ELBO, KL and reconstruction (nats per
+image, exact means over the split) to <results>/problem2/train_log.csv and training_curves.png, and
+writes the checkpoint <results>/problem2/vae.pt atomically; rerunning resumes from it.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,6 +25,7 @@ from utils.runtime import get_device, library_versions, results_dir, seed_everyt
 from utils.training import ResumableRun, batch_indices
 
 # Settings: the text's (Adam 3e-4, batch 32, 20 epochs); --quick is a smoke run on part of the data.
+# fmt: off
 DEFAULTS = {
     "epochs": 20,           # fixed by the assignment
     "batch_size": 32,       # the text's
@@ -33,51 +35,66 @@ DEFAULTS = {
     "restart": False,
 }
 QUICK = {"epochs": 1, "train_images": 5000, "valid_images": 1000}
+# fmt: on
 
 
 @torch.no_grad()
 def evaluate_elbo(model: VAE, x: np.ndarray, device, batch_size: int = 200, seed: int = 0) -> dict:
     """Exact means over all of ``x`` (N, 1, 28, 28) of ELBO, KL and reconstruction (nats per image).
 
-    Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU reuses freed
-    memory (utils.runtime.keep_freed_memory) instead of page-faulting it in again; the means do not depend on the
-    batch size (tested)."""
+    Batches of 200 keep each activation tensor under glibc's 32 MiB mmap threshold, so the CPU
+    reuses freed memory (utils.runtime.keep_freed_memory) instead of page-faulting it in again; the
+    means do not depend on the batch size (tested)."""
     device = torch.device(device)
     totals = np.zeros(3)
-    # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators afterwards, so the
-    # training random stream is untouched on every device
+    # a fixed z for every evaluation; fork_rng restores the CPU and this GPU's generators
+    # afterwards, so the training random stream is untouched on every device
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(x[i:i + batch_size]).to(device)
+            xb = torch.from_numpy(x[i : i + batch_size]).to(device)
             nelbo, rec, kl = negative_elbo(model, xb)
             totals += [nelbo.sum().item(), rec.sum().item(), kl.sum().item()]
     nelbo, rec, kl = totals / len(x)
     return {"elbo": -nelbo, "reconstruction": rec, "kl": kl}
 
 
-def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, config: dict, device) -> tuple[VAE, list[dict]]:
-    """Train (or resume) a VAE on images (N, 1, 28, 28); returns the model and the per-epoch log rows. A checkpoint
-    made with other settings or another training set is refused (utils.training.ResumableRun)."""
+def fit(
+    x_train: np.ndarray, x_valid: np.ndarray, out: Path, config: dict, device
+) -> tuple[VAE, list[dict]]:
+    """Train (or resume) a VAE on images (N, 1, 28, 28); returns the model and the per-epoch log
+    rows. A checkpoint made with other settings or another training set is refused
+    (utils.training.ResumableRun)."""
     seed = config["seed"]
     seed_everything(seed)
     model = fast_layers(VAE()).to(device)  # the same VAE, faster kernels (problem2/layers.py)
-    opt = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)  # one kernel for all parameters
+    # one kernel for all parameters
+    opt = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)
     batch_size = config["batch_size"]
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
     settings = {**cfg.resume_settings(config, "epochs"), "data": fingerprint(x_train)}
-    with ResumableRun(out / "vae.pt", out / "train_log.csv", {"vae": model}, {"adam": opt}, desc="VAE (MNIST)",
-                      num_steps=config["epochs"] * steps_per_epoch, settings=settings,
-                      restart=config["restart"]) as run:
+    with ResumableRun(
+        out / "vae.pt",
+        out / "train_log.csv",
+        {"vae": model},
+        {"adam": opt},
+        desc="VAE (MNIST)",
+        num_steps=config["epochs"] * steps_per_epoch,
+        settings=settings,
+        restart=config["restart"],
+    ) as run:
         for i in run.steps():
-            xb = torch.from_numpy(x_train[batch_indices(len(x_train), batch_size, i, seed)]).to(device)
+            # a minibatch: the epoch's seeded permutation, read at step i
+            pick = batch_indices(len(x_train), batch_size, i, seed)
+            xb = torch.from_numpy(x_train[pick]).to(device)
             nelbo, rec, kl = negative_elbo(model, xb)
             loss = nelbo.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             metrics = {"train_loss": run.finite(loss, i), "train_kl": kl.mean().item()}
-            if run.log(i, metrics, every=steps_per_epoch):  # an epoch's end: its means, validation, checkpoint
+            # an epoch's end: its means, validation, checkpoint
+            if run.log(i, metrics, every=steps_per_epoch):
                 with run.evaluation():
                     valid = evaluate_elbo(model, x_valid, device)
                 run.checkpoint({f"valid_{k}": v for k, v in valid.items()})
@@ -90,43 +107,96 @@ def fit(x_train: np.ndarray, x_valid: np.ndarray, out: Path, config: dict, devic
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
-    ap.add_argument("--epochs", type=positive_int, help="passes over the training images "
-                    f"(default: {DEFAULTS['epochs']}; --quick: {QUICK['epochs']})")
-    ap.add_argument("--batch-size", type=positive_int, help=f"images per step (default: {DEFAULTS['batch_size']})")
-    ap.add_argument("--lr", type=positive_float,
-                    help=f"Adam learning rate (default: {DEFAULTS['lr']}, as the text fixes)")
-    ap.add_argument("--train-images", type=positive_int,
-                    help=f"train on the first N training images (default: all; --quick: {QUICK['train_images']})")
-    ap.add_argument("--valid-images", type=positive_int, help="validate on the first N validation images "
-                    f"(default: all; --quick: {QUICK['valid_images']})")
-    ap.add_argument("--restart", action="store_true",
-                    help="start over even if <results>/problem2/vae.pt exists (else training resumes from it)")
+    ap.add_argument(
+        "--epochs",
+        type=positive_int,
+        help="passes over the training images "
+        f"(default: {DEFAULTS['epochs']}; --quick: {QUICK['epochs']})",
+    )
+    ap.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help=f"images per step (default: {DEFAULTS['batch_size']})",
+    )
+    ap.add_argument(
+        "--lr",
+        type=positive_float,
+        help=f"Adam learning rate (default: {DEFAULTS['lr']}, as the text fixes)",
+    )
+    ap.add_argument(
+        "--train-images",
+        type=positive_int,
+        help="train on the first N training images (default: all; --quick: "
+        f"{QUICK['train_images']})",
+    )
+    ap.add_argument(
+        "--valid-images",
+        type=positive_int,
+        help="validate on the first N validation images "
+        f"(default: all; --quick: {QUICK['valid_images']})",
+    )
+    ap.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over even if <results>/problem2/vae.pt exists (else training resumes from it)",
+    )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     device = get_device(config["device"])
     out = results_dir("problem2", base=config["results_dir"])
     data = load_binarized_mnist(config["data_dir"])
-    x_train, x_valid = data["train"][:config["train_images"]], data["valid"][:config["valid_images"]]
+    x_train, x_valid = (
+        data["train"][: config["train_images"]],
+        data["valid"][: config["valid_images"]],
+    )
     t0 = time.time()
     _, rows = fit(x_train, x_valid, out, config, device)
     for r in rows:  # the same quantity for both curves: the negative ELBO
         r["valid_negative_elbo"] = -r["valid_elbo"]
-    plot_curves(rows, "epoch", [["train_loss", "valid_negative_elbo"], ["valid_kl"], ["valid_reconstruction"]],
-                out / "training_curves.png", title="VAE on binarized MNIST",
-                ylabels=["negative ELBO (nats per image)", "KL (nats per image)", "-log p(x|z) (nats per image)"],
-                labels={"train_loss": "training (mean over the epoch)", "valid_negative_elbo": "validation",
-                        "valid_kl": "validation KL", "valid_reconstruction": "validation reconstruction"},
-                hlines={0: (96.0, "target: validation ELBO >= -96")})
-    summary = {"settings": config, "steps": rows[-1]["step"], "valid_elbo": rows[-1]["valid_elbo"],
-               "seconds_this_run": time.time() - t0, "device": str(device), **library_versions()}
+    plot_curves(
+        rows,
+        "epoch",
+        [["train_loss", "valid_negative_elbo"], ["valid_kl"], ["valid_reconstruction"]],
+        out / "training_curves.png",
+        title="VAE on binarized MNIST",
+        ylabels=[
+            "negative ELBO (nats per image)",
+            "KL (nats per image)",
+            "-log p(x|z) (nats per image)",
+        ],
+        labels={
+            "train_loss": "training (mean over the epoch)",
+            "valid_negative_elbo": "validation",
+            "valid_kl": "validation KL",
+            "valid_reconstruction": "validation reconstruction",
+        },
+        hlines={0: (96.0, "target: validation ELBO >= -96")},
+    )
+    summary = {
+        "settings": config,
+        "steps": rows[-1]["step"],
+        "valid_elbo": rows[-1]["valid_elbo"],
+        "seconds_this_run": time.time() - t0,
+        "device": str(device),
+        **library_versions(),
+    }
     write_json(out / "train_summary.json", summary)
-    write_tex_values(out / "train_values.tex", {
-        "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2), "PtwoTrainEpochs": str(config["epochs"]),
-        "PtwoTrainBatch": str(config["batch_size"]), "PtwoTrainLr": f"{config['lr']:g}",
-        "PtwoTrainImages": str(len(x_train)),
-        "PtwoTrainMinutes": tex_number(rows[-1].get("elapsed_s", math.nan) / 60, 0),
-        "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)"})
-    print(f"validation ELBO after {config['epochs']} epochs: {rows[-1]['valid_elbo']:.2f} nats (target >= -96)")
+    write_tex_values(
+        out / "train_values.tex",
+        {
+            "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2),
+            "PtwoTrainEpochs": str(config["epochs"]),
+            "PtwoTrainBatch": str(config["batch_size"]),
+            "PtwoTrainLr": f"{config['lr']:g}",
+            "PtwoTrainImages": str(len(x_train)),
+            "PtwoTrainMinutes": tex_number(rows[-1].get("elapsed_s", math.nan) / 60, 0),
+            "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)",
+        },
+    )
+    print(
+        f"validation ELBO after {config['epochs']} epochs: {rows[-1]['valid_elbo']:.2f} nats "
+        "(target >= -96)"
+    )
 
 
 if __name__ == "__main__":

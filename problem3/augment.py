@@ -1,10 +1,12 @@
-"""Differentiable augmentation for the WGAN-GP critic (Zhao et al. 2020, "DiffAugment"), written for this project.
+"""Differentiable augmentation for the WGAN-GP critic (Zhao et al. 2020, "DiffAugment"), written for
+this project.
 
 The critic sees every image, real and generated, through the same random transformations; they are
-differentiable in the image, so the generator's gradient passes through them. On a small training set this
-keeps the critic from memorising the real images. Images are (N, 3, H, W) in [-1, 1]; each image draws its
-own transformation from the global torch generator (so a resumed run replays them).
+differentiable in the image, so the generator's gradient passes through them. On a small training
+set this keeps the critic from memorising the real images. Images are (N, 3, H, W) in [-1, 1]; each
+image draws its own transformation from the global torch generator (so a resumed run replays them).
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,8 +16,8 @@ POLICIES = ("translation", "color", "cutout")
 
 
 def translation(x: torch.Tensor, max_shift: int | None = None) -> torch.Tensor:
-    """Shift each image by up to ``max_shift`` pixels in each direction (default: an eighth of its height and of its
-    width), filling with zeros (mid-grey)."""
+    """Shift each image by up to ``max_shift`` pixels in each direction (default: an eighth of its
+    height and of its width), filling with zeros (mid-grey)."""
     n, _, h, w = x.shape
     sh, sw = (h // 8, w // 8) if max_shift is None else (max_shift, max_shift)
     dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
@@ -50,11 +52,14 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 def parse_policy(policy: str) -> list[str]:
-    """'translation,color' -> ['translation', 'color']; '' or 'none' -> []; unknown names raise ValueError."""
+    """'translation,color' -> ['translation', 'color']; '' or 'none' -> []; unknown names raise
+    ValueError."""
     names = [p.strip() for p in policy.split(",") if p.strip() and p.strip() != "none"]
     unknown = [p for p in names if p not in POLICIES]
     if unknown:
-        raise ValueError(f"unknown augmentation {', '.join(unknown)} (known: {', '.join(POLICIES)}, none)")
+        raise ValueError(
+            f"unknown augmentation {', '.join(unknown)} (known: {', '.join(POLICIES)}, none)"
+        )
     return names
 
 

@@ -1,5 +1,6 @@
 """The course's SVHN classifier (FID features): its layers, safe loading of the course's pickled .pt
 (an allow-list, never running other pickled code) or a state-dict .npz, and fetching it."""
+
 from __future__ import annotations
 
 import collections
@@ -20,21 +21,34 @@ from utils.runtime import ROOT, data_dir, get_device
 
 CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a386efe9"
 
-CLASSIFIER_URL = ("https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
-                  "master/assignment3/svhn_classifier.pt")
+CLASSIFIER_URL = (
+    "https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
+    "master/assignment3/svhn_classifier.pt"
+)
+
 
 class Classifier(nn.Module):
-    """The course's SVHN classifier (same layout and state-dict keys). Input (N, 3, 32, 32) in [-1, 1]."""
+    """The course's SVHN classifier (same layout and state-dict keys). Input (N, 3, 32, 32) in [-1,
+    1]."""
 
     def __init__(self):
         super().__init__()
+
         def block(i, o):
             return [nn.Conv2d(i, o, 3, padding=1), nn.ELU(), nn.Dropout2d(0.1)]
+
         self.conv_stack = nn.Sequential(
-            *block(3, 8), *block(8, 16), nn.MaxPool2d(2),
-            *block(16, 16), *block(16, 32), nn.MaxPool2d(2),
-            *block(32, 64), *block(64, 128), nn.MaxPool2d(2),
-            nn.Conv2d(128, 512, 2))
+            *block(3, 8),
+            *block(8, 16),
+            nn.MaxPool2d(2),
+            *block(16, 16),
+            *block(16, 32),
+            nn.MaxPool2d(2),
+            *block(32, 64),
+            *block(64, 128),
+            nn.MaxPool2d(2),
+            nn.Conv2d(128, 512, 2),
+        )
         self.mlp = nn.Sequential(nn.ELU(), nn.Dropout(0.5), nn.Linear(512, 10))
 
     def extract_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -46,24 +60,37 @@ class Classifier(nn.Module):
 
 
 def _obsolete_thnn_backend(*_args):
-    """Stand-in for torch.nn.backends.thnn._get_thnn_function_backend, referenced by pre-1.0 pickles."""
+    """Stand-in for torch.nn.backends.thnn._get_thnn_function_backend, referenced by pre-1.0
+    pickles."""
     return None
 
 
-_ALLOWED = {"__main__.Classifier": Classifier, "collections.OrderedDict": collections.OrderedDict,
-            "torch._utils._rebuild_tensor_v2": torch._utils._rebuild_tensor_v2,
-            "torch._utils._rebuild_parameter": torch._utils._rebuild_parameter,
-            "torch.nn.backends.thnn._get_thnn_function_backend": _obsolete_thnn_backend,
-            **{f"torch.nn.modules.{m}.{c.__name__}": c for m, c in [
-                ("container", nn.Sequential), ("conv", nn.Conv2d), ("activation", nn.ELU),
-                ("dropout", nn.Dropout2d), ("dropout", nn.Dropout), ("pooling", nn.MaxPool2d),
-                ("linear", nn.Linear)]}}
+_ALLOWED = {
+    "__main__.Classifier": Classifier,
+    "collections.OrderedDict": collections.OrderedDict,
+    "torch._utils._rebuild_tensor_v2": torch._utils._rebuild_tensor_v2,
+    "torch._utils._rebuild_parameter": torch._utils._rebuild_parameter,
+    "torch.nn.backends.thnn._get_thnn_function_backend": _obsolete_thnn_backend,
+    **{
+        f"torch.nn.modules.{m}.{c.__name__}": c
+        for m, c in [
+            ("container", nn.Sequential),
+            ("conv", nn.Conv2d),
+            ("activation", nn.ELU),
+            ("dropout", nn.Dropout2d),
+            ("dropout", nn.Dropout),
+            ("pooling", nn.MaxPool2d),
+            ("linear", nn.Linear),
+        ]
+    },
+}
 
 _STORAGE_DTYPES = {"torch.FloatStorage": torch.float32}
 
 
 class _LegacyUnpickler(pickle.Unpickler):
-    """Unpickler for the legacy (pre-1.6) torch.save format that builds only allow-listed classes."""
+    """Unpickler for the legacy (pre-1.6) torch.save format that builds only allow-listed
+    classes."""
 
     def __init__(self, f, storages: dict):
         super().__init__(f)
@@ -79,7 +106,7 @@ class _LegacyUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         kind = pid[0].decode() if isinstance(pid[0], bytes) else pid[0]
-        if kind == "module":            # (class, source file, source code): informational, ignored
+        if kind == "module":  # (class, source file, source code): informational, ignored
             return pid[1]
         if kind != "storage":
             raise pickle.UnpicklingError(f"unexpected persistent id {kind!r}")
@@ -88,14 +115,16 @@ class _LegacyUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError("unsupported storage in legacy checkpoint")
         if key not in self.storages:
             self.storages[key] = torch.empty(int(numel), dtype=dtype)
-        return torch.storage.TypedStorage(wrap_storage=self.storages[key].untyped_storage(), dtype=dtype,
-                                          _internal=True)
+        return torch.storage.TypedStorage(
+            wrap_storage=self.storages[key].untyped_storage(), dtype=dtype, _internal=True
+        )
 
 
 def _load_legacy_module(f) -> object:
-    """Read a legacy torch.save stream: magic, protocol, sys info, the object, storage keys, raw storages."""
+    """Read a legacy torch.save stream: magic, protocol, sys info, the object, storage keys, raw
+    storages."""
     storages: dict = {}
-    for _ in range(3):                   # magic number, protocol version, sys info: plain values
+    for _ in range(3):  # magic number, protocol version, sys info: plain values
         _LegacyUnpickler(f, storages).load()
     obj = _LegacyUnpickler(f, storages).load()
     for key in _LegacyUnpickler(f, storages).load():
@@ -109,8 +138,9 @@ def _load_legacy_module(f) -> object:
 
 
 def load_classifier(path: str | Path, device=None) -> Classifier:
-    """Load the classifier from the course's pickled ``.pt`` (legacy or zip format, through an allow-list of
-    classes, never executing other pickled code) or from a state-dict ``.npz``; returns it in eval mode."""
+    """Load the classifier from the course's pickled ``.pt`` (legacy or zip format, through an
+    allow-list of classes, never executing other pickled code) or from a state-dict ``.npz``;
+    returns it in eval mode."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"classifier not found: {path} (run the set-up command, or pass --model)")
@@ -119,7 +149,7 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
         if path.suffix == ".npz":
             with np.load(path) as d:
                 state = {k: torch.from_numpy(d[k]) for k in d.files}
-        elif zipfile.is_zipfile(path):   # a newer torch.save of the module or of its state dict
+        elif zipfile.is_zipfile(path):  # a newer torch.save of the module or of its state dict
             allowed = [(v, k) for k, v in _ALLOWED.items()]
             with torch.serialization.safe_globals(allowed):
                 state = torch.load(path, map_location="cpu", weights_only=True)
@@ -128,19 +158,27 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
                 state = _load_legacy_module(f)
         if isinstance(state, nn.Module):
             state = state.state_dict()
-    except Exception as e:  # noqa: BLE001 - refused global, truncated file...: never suggest loading unsafely
-        raise UserError(f"{path} is not the course's SVHN classifier ({_load_failure(e)})") from None
+    # any failure: refused global, truncated file...: never suggest loading unsafely
+    except Exception as e:  # noqa: BLE001
+        raise UserError(
+            f"{path} is not the course's SVHN classifier ({_load_failure(e)})"
+        ) from None
     if not isinstance(state, dict):
-        raise UserError(f"{path} holds a {type(state).__name__}, not the classifier or its state dict")
+        raise UserError(
+            f"{path} holds a {type(state).__name__}, not the classifier or its state dict"
+        )
     check_classifier_state(state, model.state_dict(), path)
     model.load_state_dict(state)
     if not all(p.isfinite().all() for p in model.parameters()):
-        raise UserError(f"{path}: the classifier's weights hold nan or inf; not the course's classifier")
+        raise UserError(
+            f"{path}: the classifier's weights hold nan or inf; not the course's classifier"
+        )
     return model.to(get_device(device)).eval()
 
 
 def _load_failure(e: Exception) -> str:
-    """Why a classifier file could not be read, without torch's or numpy's hints to load it unsafely."""
+    """Why a classifier file could not be read, without torch's or numpy's hints to load it
+    unsafely."""
     text = str(e)
     refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
     if refused:
@@ -152,30 +190,42 @@ def _load_failure(e: Exception) -> str:
 
 
 def check_classifier_state(state: dict, expected: dict, path: Path) -> None:
-    """One clear error naming the missing, unexpected and wrongly shaped entries of a classifier state dict."""
+    """One clear error naming the missing, unexpected and wrongly shaped entries of a classifier
+    state dict."""
     missing = [k for k in expected if k not in state]
     extra = [k for k in state if k not in expected]
-    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})" for k, v in expected.items()
-              if k in state and tuple(getattr(state[k], "shape", ())) != tuple(v.shape)]
-    problems = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}" for what, keys in
-                (("missing", missing), ("unexpected", extra), ("wrong shape", shapes)) if keys]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and tuple(getattr(state[k], "shape", ())) != tuple(v.shape)
+    ]
+    problems = [
+        f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+        for what, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", shapes))
+        if keys
+    ]
     if problems:
-        raise UserError(f"{path} does not match the course's SVHN classifier ({'; '.join(problems)})")
+        raise UserError(
+            f"{path} does not match the course's SVHN classifier ({'; '.join(problems)})"
+        )
 
 
 def default_classifier_path(root=None) -> Path:
-    """svhn_classifier.pt at the repository root (placed by setup), else the classifier in the data directory
-    (``root``: --data-dir), the course's .pt or its state-dict .npz."""
-    for path in (ROOT / "svhn_classifier.pt", data_dir(root) / "svhn_classifier.pt",
-                 data_dir(root) / "svhn_classifier_state_dict.npz"):
+    """svhn_classifier.pt at the repository root (placed by setup), else the classifier in the data
+    directory (``root``: --data-dir), the course's .pt or its state-dict .npz."""
+    for path in (
+        ROOT / "svhn_classifier.pt",
+        data_dir(root) / "svhn_classifier.pt",
+        data_dir(root) / "svhn_classifier_state_dict.npz",
+    ):
         if path.exists():
             return path
     return ROOT / "svhn_classifier.pt"  # load_classifier names it in its error
 
 
 def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
-    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from the
-    course repository; either way checked against its SHA-256."""
+    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from
+    the course repository; either way checked against its SHA-256."""
     local = data_dir(root) / "svhn_classifier.pt"
     if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
         return dest
@@ -186,5 +236,8 @@ def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Pat
     try:
         return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
     except UserError as e:
-        raise UserError(f"{local} not found, and {e}; put the course's svhn_classifier.pt in the data directory "
-                        "(--data-dir or $A3_DATA_DIR)") from None
+        raise UserError(
+            f"{local} not found, and {e}; put the course's svhn_classifier.pt in the data "
+            "directory "
+            "(--data-dir or $A3_DATA_DIR)"
+        ) from None

@@ -1,15 +1,19 @@
-"""Problem 3, Quantitative evaluation: 1,000 samples of each model as PNGs, their FID, and the real-data floor.
+"""Problem 3, Quantitative evaluation: 1,000 samples of each model as PNGs, their FID, and the
+real-data floor.
 
-For each training seed and model writes <results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ...
-(the first seed's also in <model>/fid_samples/, the only directory there, as score_fid.py expects) and scores
-them as score_fid.py does, against the reported images (problem3/data.py, reference_file), against score_fid.py's
-default reference, and against the selection images; FIDs are the mean and spread over the seeds. The FID's
-own noise: the first seed's models scored against the reported images on --draws further sets of latent codes,
-their spread the part of any difference that one draw of samples explains. The floor:
-1,000 real training images scored the same way; a generator that learns from training images cannot be
-expected to go far below it. Also draws the FID of every training checkpoint of every seed as fid_curves.png.
-Writes <results>/problem3/{fid.json, fid_values.tex, fid_curves.png}.
+For each training seed and model writes
+<results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ... (the first seed's also in
+<model>/fid_samples/, the only directory there, as score_fid.py expects) and scores them as
+score_fid.py does, against the reported images (problem3/data.py, reference_file), against
+score_fid.py's default reference, and against the selection images; FIDs are the mean and spread
+over the seeds. The FID's own noise: the first seed's models scored against the reported images on
+--draws further sets of latent codes, their spread the part of any difference that one draw of
+samples explains. The floor: 1,000 real training images scored the same way; a generator that learns
+from training images cannot be expected to go far below it. Also draws the FID of every training
+checkpoint of every seed as fid_curves.png. Writes <results>/problem3/{fid.json, fid_values.tex,
+fid_curves.png}.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +39,8 @@ LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 
 
 def write_pngs(images: np.ndarray, directory: Path) -> Path:
-    """Write uint8 images (N, 32, 32, 3) as directory/samples/0000.png ... (replacing the directory; a symbolic
-    link there is removed, never followed)."""
+    """Write uint8 images (N, 32, 32, 3) as directory/samples/0000.png ... (replacing the directory;
+    a symbolic link there is removed, never followed)."""
     if directory.is_symlink() or directory.is_file():
         directory.unlink()
     elif directory.exists():
@@ -48,19 +52,28 @@ def write_pngs(images: np.ndarray, directory: Path) -> Path:
 
 
 def fid_curves(root: Path, seeds: list[int], floor: float, path: Path) -> Path:
-    """FID of each model at every training checkpoint of every seed (from the train_log.csv files), with the
-    real-data floor."""
+    """FID of each model at every training checkpoint of every seed (from the train_log.csv files),
+    with the real-data floor."""
     pyplot = plt()
     fig, axes = pyplot.subplots(1, len(MODELS), figsize=(8.4, 3.2), squeeze=False, sharey=True)
     for ax, name in zip(axes[0], MODELS):
         for k, train_seed in enumerate(seeds):
             log = run_dir(root, name, train_seed) / "train_log.csv"
             if not log.exists():
-                print(f"note: {log} is missing: no FID curve for {LABELS[name]}, seed {train_seed}", file=sys.stderr)
+                print(
+                    f"note: {log} is missing: no FID curve for {LABELS[name]}, seed {train_seed}",
+                    file=sys.stderr,
+                )
                 continue
             rows = [r for r in read_csv(log) if np.isfinite(r.get("fid", np.nan))]
-            ax.plot([r["step"] for r in rows], [r["fid"] for r in rows], "-o", ms=3, color=f"C{k}",
-                    label=f"seed {train_seed}")
+            ax.plot(
+                [r["step"] for r in rows],
+                [r["fid"] for r in rows],
+                "-o",
+                ms=3,
+                color=f"C{k}",
+                label=f"seed {train_seed}",
+            )
         ax.axhline(floor, color="k", ls=":", label="1,000 real training images")
         ax.set(yscale="log", xlabel="training iteration", title=LABELS[name])
         ax.legend(loc="upper right")
@@ -71,70 +84,129 @@ def fid_curves(root: Path, seeds: list[int], floor: float, path: Path) -> Path:
 
 def mean_and_spread(values: list[float]) -> dict:
     """{'mean', 'sd' (sample standard deviation; 0 for one value), 'n'}."""
-    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "n": len(values)}
+    return {
+        "mean": float(np.mean(values)),
+        "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        "n": len(values),
+    }
 
 
-DEFAULTS = {"n": 1000, "draws": 5, "reference": "reported", "dataset": "auto", "model": None, "train_seeds": [0],
-            "allow_unfinished": False}
+DEFAULTS = {
+    "n": 1000,
+    "draws": 5,
+    "reference": "reported",
+    "dataset": "auto",
+    "model": None,
+    "train_seeds": [0],
+    "allow_unfinished": False,
+}
 QUICK = {"draws": 2}
 
 
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
-    ap.add_argument("--n", type=at_least(2, int),
-                    help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})")
-    ap.add_argument("--draws", type=at_least(2, int),
-                    help=f"further sets of --n latent codes the first seed's models are scored on, for the FID's "
-                         f"spread between draws (default: {DEFAULTS['draws']}; --quick: {QUICK['draws']})")
-    ap.add_argument("--train-seeds", type=comma_list(seed),
-                    help="score the models trained with these seeds, e.g. 0,1,2 (default: 0); FIDs are their mean "
-                         "and spread")
+    ap.add_argument(
+        "--n",
+        type=at_least(2, int),
+        help=f"samples per model and real images for the floor (default: {DEFAULTS['n']})",
+    )
+    ap.add_argument(
+        "--draws",
+        type=at_least(2, int),
+        help="further sets of --n latent codes the first seed's models are scored on, for the "
+        "FID's "
+        f"spread between draws (default: {DEFAULTS['draws']}; --quick: {QUICK['draws']})",
+    )
+    ap.add_argument(
+        "--train-seeds",
+        type=comma_list(seed),
+        help="score the models trained with these seeds, e.g. 0,1,2 (default: 0); FIDs are their "
+        "mean "
+        "and spread",
+    )
     add_fid_flags(ap)
     add_dataset_flag(ap)
-    ap.add_argument("--allow-unfinished", action="store_true",
-                    help="score checkpoints whose training has not finished (their steps are recorded)")
+    ap.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="score checkpoints whose training has not finished (their steps are recorded)",
+    )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     device = get_device(config["device"])
     memory.check_fits(config["n"] * (3 * 32 * 32 * 8 + 512 * 8 * 2), "--n", device)
     root = results_dir("problem3", base=config["results_dir"])
     seeds = config["train_seeds"]
-    models = {(name, s): load_generator(checkpoint_path(root, name, s), device, name, config["allow_unfinished"])
-              for s in seeds for name in MODELS}  # all checked before anything is scored
-    # the reported FID, on images no choice was made with; score_fid.py's own number, for comparison; and the
-    # selection images' (those of every choice and of the monitoring curves)
+    # all checked before anything is scored
+    models = {
+        (name, s): load_generator(
+            checkpoint_path(root, name, s), device, name, config["allow_unfinished"]
+        )
+        for s in seeds
+        for name in MODELS
+    }
+    # the reported FID, on images no choice was made with; score_fid.py's own number, for
+    # comparison; and the selection images' (those of every choice and of the monitoring curves)
     on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device)
-    scorers = {"reported": on_reported, "score_fid": on_reported.against("auto", config["data_dir"]),
-               "selection": on_reported.against("selection", config["data_dir"])}
+    scorers = {
+        "reported": on_reported,
+        "score_fid": on_reported.against("auto", config["data_dir"]),
+        "selection": on_reported.against("selection", config["data_dir"]),
+    }
     n = config["n"]
-    res = {"n": n, "settings": config, "device": device_description(device), **library_versions(),
-           "models": {f"{name} seed {s}": source for (name, s), (_, source) in models.items()},
-           **{kind: {"reference": scorer.description} for kind, scorer in scorers.items()}}
+    res = {
+        "n": n,
+        "settings": config,
+        "device": device_description(device),
+        **library_versions(),
+        "models": {f"{name} seed {s}": source for (name, s), (_, source) in models.items()},
+        **{kind: {"reference": scorer.description} for kind, scorer in scorers.items()},
+    }
     z = fixed_latents(n, seed=config["seed"], device=device)  # the same codes for every model
     train = load_training_images(config["dataset"], config["data_dir"])["train"]
     pick = np.random.default_rng(config["seed"]).permutation(len(train))[:n]
     samples = {key: generate_uint8(g, z) for key, (g, _) in models.items()}
-    sets = {(name, s): write_pngs(images, run_dir(root, name, s) / "fid_samples")
-            for (name, s), images in samples.items()}
+    sets = {
+        (name, s): write_pngs(images, run_dir(root, name, s) / "fid_samples")
+        for (name, s), images in samples.items()
+    }
     floor_dir = write_pngs(train[pick], root / "real_floor")
     for kind, scorer in scorers.items():
-        per_seed = {name: {str(s): scorer.score_directory(sets[name, s]) for s in seeds} for name in MODELS}
+        per_seed = {
+            name: {str(s): scorer.score_directory(sets[name, s]) for s in seeds} for name in MODELS
+        }
         res[kind].update({f"{name}_per_seed": v for name, v in per_seed.items()})
         res[kind].update({name: mean_and_spread(list(per_seed[name].values())) for name in MODELS})
         res[kind]["floor_train"] = scorer.score_directory(floor_dir)
-        line = "; ".join(f"{LABELS[m]} {res[kind][m]['mean']:,.0f} +- {res[kind][m]['sd']:,.0f}" for m in MODELS)
-        print(f"FID against {scorer.description} ({n} samples, seeds {seeds}): {line}; floor "
-              f"{res[kind]['floor_train']:,.0f}")
-    # one model, other draws of its samples: how far the FID moves with the draw alone (codes other than z's)
-    other_codes = [fixed_latents(n, seed=config["seed"] + 1 + k, device=device) for k in range(config["draws"])]
-    draws = {name: [on_reported.score_images(generate_uint8(models[name, seeds[0]][0], codes)) for codes in other_codes]
-             for name in MODELS}
-    res["draws"] = {"reference": on_reported.description, "train_seed": seeds[0],
-                    **{name: {"fids": fids, **mean_and_spread(fids)} for name, fids in draws.items()}}
-    print(f"FID of seed {seeds[0]}'s models on {config['draws']} further draws of {n} codes: " + "; ".join(
-        f"{LABELS[m]} sd {res['draws'][m]['sd']:,.0f}" for m in MODELS))
+        line = "; ".join(
+            f"{LABELS[m]} {res[kind][m]['mean']:,.0f} +- {res[kind][m]['sd']:,.0f}" for m in MODELS
+        )
+        print(
+            f"FID against {scorer.description} ({n} samples, seeds {seeds}): {line}; floor "
+            f"{res[kind]['floor_train']:,.0f}"
+        )
+    # one model, other draws of its samples: how far the FID moves with the draw alone (codes other
+    # than z's)
+    other_codes = [
+        fixed_latents(n, seed=config["seed"] + 1 + k, device=device) for k in range(config["draws"])
+    ]
+    draws = {
+        name: [
+            on_reported.score_images(generate_uint8(models[name, seeds[0]][0], codes))
+            for codes in other_codes
+        ]
+        for name in MODELS
+    }
+    res["draws"] = {
+        "reference": on_reported.description,
+        "train_seed": seeds[0],
+        **{name: {"fids": fids, **mean_and_spread(fids)} for name, fids in draws.items()},
+    }
+    print(
+        f"FID of seed {seeds[0]}'s models on {config['draws']} further draws of {n} codes: "
+        + "; ".join(f"{LABELS[m]} sd {res['draws'][m]['sd']:,.0f}" for m in MODELS)
+    )
     for name in MODELS:  # the first seed's samples also where score_fid.py users look for them
         write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
     res["floor_n"] = len(pick)
@@ -148,18 +220,28 @@ def main(argv=None):
     def with_spread(stats: dict) -> str:
         return whole(stats["mean"]) + (rf" $\pm$ {whole(stats['sd'])}" if stats["n"] > 1 else "")
 
-    write_tex_values(root / "fid_values.tex", {
-        "PthreeFidVae": with_spread(reported["vae"]), "PthreeFidGan": with_spread(reported["gan"]),
-        "PthreeFidFloor": whole(reported["floor_train"]), "PthreeFidReference": reported["reference"],
-        "PthreeFidVaeAll": with_spread(everything["vae"]), "PthreeFidGanAll": with_spread(everything["gan"]),
-        "PthreeFidFloorAll": whole(everything["floor_train"]),
-        "PthreeFidReferenceAll": everything["reference"], "PthreeFidSeeds": str(len(seeds)),
-        "PthreeFidFloorN": f"{len(pick):,}", "PthreeFidN": f"{n:,}",
-        "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
-        "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / reported['floor_train']:.1f}",
-        "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])],
-        "PthreeFidDraws": str(config["draws"]), "PthreeFidDrawSdVae": whole(res["draws"]["vae"]["sd"]),
-        "PthreeFidDrawSdGan": whole(res["draws"]["gan"]["sd"])})
+    write_tex_values(
+        root / "fid_values.tex",
+        {
+            "PthreeFidVae": with_spread(reported["vae"]),
+            "PthreeFidGan": with_spread(reported["gan"]),
+            "PthreeFidFloor": whole(reported["floor_train"]),
+            "PthreeFidReference": reported["reference"],
+            "PthreeFidVaeAll": with_spread(everything["vae"]),
+            "PthreeFidGanAll": with_spread(everything["gan"]),
+            "PthreeFidFloorAll": whole(everything["floor_train"]),
+            "PthreeFidReferenceAll": everything["reference"],
+            "PthreeFidSeeds": str(len(seeds)),
+            "PthreeFidFloorN": f"{len(pick):,}",
+            "PthreeFidN": f"{n:,}",
+            "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
+            "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / reported['floor_train']:.1f}",
+            "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])],
+            "PthreeFidDraws": str(config["draws"]),
+            "PthreeFidDrawSdVae": whole(res["draws"]["vae"]["sd"]),
+            "PthreeFidDrawSdGan": whole(res["draws"]["gan"]["sd"]),
+        },
+    )
 
 
 if __name__ == "__main__":

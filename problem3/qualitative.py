@@ -3,6 +3,7 @@ interpolation in latent space vs data space. Reads the checkpoints of one traini
 (<results>/problem3/<model>/seed<S>/, --train-seed); writes <results>/problem3/<model>/{samples.png,
 perturbations.png, interpolation.png, perturbation_ranking.csv}.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,33 +22,44 @@ from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
 EPS_GRID = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
-VISIBLE = 0.05  # mean absolute pixel change (images in [-1, 1]) of the top dimension that counts as visible
+# mean absolute pixel change (images in [-1, 1]) of the top dimension that counts as visible
+VISIBLE = 0.05
 
 
 @torch.no_grad()
 def perturbation_ranking(g, z: torch.Tensor, eps: float) -> np.ndarray:
-    """Mean absolute pixel change |g(z + eps e_i) - g(z)| for every latent dimension i: z (1, L) -> (L,)."""
+    """Mean absolute pixel change |g(z + eps e_i) - g(z)| for every latent dimension i: z (1, L) ->
+    (L,)."""
     zs = z.repeat(LATENT, 1) + eps * torch.eye(LATENT, device=z.device)
     return (g(zs) - g(z)).abs().flatten(1).mean(1).cpu().numpy()
 
 
 def choose_eps(g, z: torch.Tensor, top: int) -> float:
-    """The smallest eps of :data:`EPS_GRID` for which the ``top``-th most influential dimension changes the image
-    by at least :data:`VISIBLE` (mean absolute pixel change); the largest eps if none does."""
+    """The smallest eps of :data:`EPS_GRID` for which the ``top``-th most influential dimension
+    changes the image by at least :data:`VISIBLE` (mean absolute pixel change); the largest eps if
+    none does."""
     for eps in EPS_GRID:
         if np.sort(perturbation_ranking(g, z, eps))[::-1][top - 1] >= VISIBLE:
             return eps
     return EPS_GRID[-1]
 
 
-def labelled_grid(images: torch.Tensor, ncol: int, row_labels: list[str], col_labels: list[str], path: Path,
-                  title: str = "") -> Path:
-    """Images (R * ncol, 3, 32, 32) in [-1, 1] as an R x ncol grid with a label left of each row and above each
-    column, saved as a PNG."""
+def labelled_grid(
+    images: torch.Tensor,
+    ncol: int,
+    row_labels: list[str],
+    col_labels: list[str],
+    path: Path,
+    title: str = "",
+) -> Path:
+    """Images (R * ncol, 3, 32, 32) in [-1, 1] as an R x ncol grid with a label left of each row and
+    above each column, saved as a PNG."""
     from torchvision.utils import make_grid
 
     pyplot = plt()
-    grid = make_grid(images.detach().cpu().clamp(-1, 1) * 0.5 + 0.5, nrow=ncol, padding=2, pad_value=1.0)
+    grid = make_grid(
+        images.detach().cpu().clamp(-1, 1) * 0.5 + 0.5, nrow=ncol, padding=2, pad_value=1.0
+    )
     nrows = len(row_labels)
     fig, ax = pyplot.subplots(figsize=(0.55 * ncol + 1.6, 0.55 * nrows + 0.6))
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
@@ -64,18 +76,28 @@ def labelled_grid(images: torch.Tensor, ncol: int, row_labels: list[str], col_la
 
 
 @torch.no_grad()
-def perturbation_figure(g, z: torch.Tensor, dims: np.ndarray, change: np.ndarray, eps: float, path: Path) -> None:
-    """One row per dimension i: g(z + k eps e_i) for k = -2, -1, 0, 1, 2 (k = 0 is the unperturbed image),
-    labelled with i and its mean absolute pixel change at +eps."""
-    rows = [z + k * eps * torch.eye(LATENT, device=z.device)[i] for i in dims for k in (-2, -1, 0, 1, 2)]
-    labelled_grid(g(torch.cat(rows)), 5, [f"z{i}: {change[i]:.3f}" for i in dims],
-                  [rf"$z_i{k:+d}\epsilon$" if k else "$z$" for k in (-2, -1, 0, 1, 2)], path,
-                  title=f"eps = {eps:g}; row: dimension, mean |change| at +eps")
+def perturbation_figure(
+    g, z: torch.Tensor, dims: np.ndarray, change: np.ndarray, eps: float, path: Path
+) -> None:
+    """One row per dimension i: g(z + k eps e_i) for k = -2, -1, 0, 1, 2 (k = 0 is the unperturbed
+    image), labelled with i and its mean absolute pixel change at +eps."""
+    rows = [
+        z + k * eps * torch.eye(LATENT, device=z.device)[i] for i in dims for k in (-2, -1, 0, 1, 2)
+    ]
+    labelled_grid(
+        g(torch.cat(rows)),
+        5,
+        [f"z{i}: {change[i]:.3f}" for i in dims],
+        [rf"$z_i{k:+d}\epsilon$" if k else "$z$" for k in (-2, -1, 0, 1, 2)],
+        path,
+        title=f"eps = {eps:g}; row: dimension, mean |change| at +eps",
+    )
 
 
 @torch.no_grad()
 def interpolations(g, z0: torch.Tensor, z1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(g(a z0 + (1 - a) z1), a g(z0) + (1 - a) g(z1)) for a = 0, 0.1, ..., 1; each (11, 3, 32, 32)."""
+    """(g(a z0 + (1 - a) z1), a g(z0) + (1 - a) g(z1)) for a = 0, 0.1, ..., 1; each (11, 3, 32,
+    32)."""
     a = torch.tensor(ALPHAS, dtype=z0.dtype, device=z0.device).view(-1, 1)
     latent = g(a * z0 + (1 - a) * z1)
     x0, x1 = g(z0), g(z1)
@@ -89,55 +111,101 @@ DEFAULTS = {"eps": None, "dims": 6, "pairs": 3, "train_seed": 0, "allow_unfinish
 @cli
 def main(argv=None):
     ap = cfg.parser(__doc__)
-    ap.add_argument("--eps", type=positive_float,
-                    help="perturbation step epsilon (default: per model, the smallest of "
-                         f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)")
-    ap.add_argument("--dims", type=positive_int, help=f"most-changing dimensions to show (default: {DEFAULTS['dims']})")
-    ap.add_argument("--pairs", type=positive_int, help=f"interpolation pairs (default: {DEFAULTS['pairs']})")
-    ap.add_argument("--train-seed", type=seed, help="draw the models trained with this seed (default: 0)")
-    ap.add_argument("--allow-unfinished", action="store_true",
-                    help="use checkpoints whose training has not finished (their steps are recorded)")
+    ap.add_argument(
+        "--eps",
+        type=positive_float,
+        help="perturbation step epsilon (default: per model, the smallest of "
+        f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)",
+    )
+    ap.add_argument(
+        "--dims",
+        type=positive_int,
+        help=f"most-changing dimensions to show (default: {DEFAULTS['dims']})",
+    )
+    ap.add_argument(
+        "--pairs", type=positive_int, help=f"interpolation pairs (default: {DEFAULTS['pairs']})"
+    )
+    ap.add_argument(
+        "--train-seed", type=seed, help="draw the models trained with this seed (default: 0)"
+    )
+    ap.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="use checkpoints whose training has not finished (their steps are recorded)",
+    )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     device = get_device(config["device"])
     memory.check_fits(config["pairs"] * 2 * len(ALPHAS) * 3 * 32 * 32 * 4 * 8, "--pairs", device)
     root = results_dir("problem3", base=config["results_dir"])
-    models = {name: load_generator(checkpoint_path(root, name, config["train_seed"]), device, name,
-                                   config["allow_unfinished"]) for name in MODELS}  # both checked before any figure
+    # both checked before any figure
+    models = {
+        name: load_generator(
+            checkpoint_path(root, name, config["train_seed"]),
+            device,
+            name,
+            config["allow_unfinished"],
+        )
+        for name in MODELS
+    }
     summary = {"settings": config}
     for name, (g, source) in models.items():
         out = root / name
         save_grid(g(fixed_latents(64, device=device)), out / "samples.png")
         gen = torch.Generator().manual_seed(config["seed"])
         z = torch.randn(1, LATENT, generator=gen).to(device)
-        eps = config["eps"] if config["eps"] is not None else choose_eps(g, z, min(config["dims"], LATENT))
+        eps = (
+            config["eps"]
+            if config["eps"] is not None
+            else choose_eps(g, z, min(config["dims"], LATENT))
+        )
         change = perturbation_ranking(g, z, eps)
         order = np.argsort(-change)
-        shown = order[:config["dims"]]
-        write_csv(out / "perturbation_ranking.csv", [{"dim": int(i), "mean_abs_pixel_change": float(change[i])}
-                                                      for i in order])
+        shown = order[: config["dims"]]
+        write_csv(
+            out / "perturbation_ranking.csv",
+            [{"dim": int(i), "mean_abs_pixel_change": float(change[i])} for i in order],
+        )
         perturbation_figure(g, z, shown, change, eps, out / "perturbations.png")
         rows = []
         for _ in range(config["pairs"]):
             z0, z1 = (torch.randn(1, LATENT, generator=gen).to(device) for _ in range(2))
             rows += list(interpolations(g, z0, z1))
-        labelled_grid(torch.cat(rows), len(ALPHAS), [f"{kind} {p + 1}" for p in range(config["pairs"])
-                                                     for kind in ("latent", "data")],
-                      [f"{a:g}" for a in ALPHAS], out / "interpolation.png", title="alpha (weight of the first end)")
-        summary[name] = {"model": source, "eps": eps, "shown_dims": shown.tolist(),
-                         "shown_change": [float(change[i]) for i in shown], "median_change": float(np.median(change)),
-                         "dims_above_visible": int((change >= VISIBLE).sum())}
+        labelled_grid(
+            torch.cat(rows),
+            len(ALPHAS),
+            [f"{kind} {p + 1}" for p in range(config["pairs"]) for kind in ("latent", "data")],
+            [f"{a:g}" for a in ALPHAS],
+            out / "interpolation.png",
+            title="alpha (weight of the first end)",
+        )
+        summary[name] = {
+            "model": source,
+            "eps": eps,
+            "shown_dims": shown.tolist(),
+            "shown_change": [float(change[i]) for i in shown],
+            "median_change": float(np.median(change)),
+            "dims_above_visible": int((change >= VISIBLE).sum()),
+        }
         print(f"{name}: eps {eps:g}; top dimensions {shown.tolist()}; figures in {out}")
     write_json(root / "qualitative.json", summary)
     vae, gan = summary["vae"], summary["gan"]
-    write_tex_values(root / "qualitative_values.tex", {
-        "PthreeVaeEps": f"{vae['eps']:g}", "PthreeVaeVisibleDims": str(vae["dims_above_visible"]),
-        "PthreeVaeMedianChange": f"{vae['median_change']:.3f}", "PthreeVaeTopChange": f"{vae['shown_change'][0]:.3f}",
-        "PthreeVaeTopDims": ", ".join(map(str, vae["shown_dims"])),
-        "PthreeGanEps": f"{gan['eps']:g}", "PthreeGanVisibleDims": str(gan["dims_above_visible"]),
-        "PthreeGanMedianChange": f"{gan['median_change']:.3f}", "PthreeGanTopChange": f"{gan['shown_change'][0]:.3f}",
-        "PthreeGanTopDims": ", ".join(map(str, gan["shown_dims"])),
-        "PthreeVisible": f"{VISIBLE:g}"})
+    write_tex_values(
+        root / "qualitative_values.tex",
+        {
+            "PthreeVaeEps": f"{vae['eps']:g}",
+            "PthreeVaeVisibleDims": str(vae["dims_above_visible"]),
+            "PthreeVaeMedianChange": f"{vae['median_change']:.3f}",
+            "PthreeVaeTopChange": f"{vae['shown_change'][0]:.3f}",
+            "PthreeVaeTopDims": ", ".join(map(str, vae["shown_dims"])),
+            "PthreeGanEps": f"{gan['eps']:g}",
+            "PthreeGanVisibleDims": str(gan["dims_above_visible"]),
+            "PthreeGanMedianChange": f"{gan['median_change']:.3f}",
+            "PthreeGanTopChange": f"{gan['shown_change'][0]:.3f}",
+            "PthreeGanTopDims": ", ".join(map(str, gan["shown_dims"])),
+            "PthreeVisible": f"{VISIBLE:g}",
+        },
+    )
 
 
 if __name__ == "__main__":

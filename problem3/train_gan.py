@@ -1,15 +1,17 @@
 """Problem 3: train a WGAN-GP on SVHN (same generator g as the VAE).
 
-Critic objective, maximised: E_data[T(x)] - E_z[T(g(z))] - lambda E[(||grad T(x_hat)||_2 - 1)^2] (penalty
-subtracted and squared; see problem1.divergences.gradient_penalty), n_critic critic steps per generator step.
-The critic sees real and generated images through the same differentiable augmentation (problem3/augment.py);
-samples come from an exponential moving average of the generator's weights (batch-norm statistics
-re-estimated for the average). Logs per iteration the Wasserstein estimate, the penalty and both losses; at
-every checkpoint the critic's score gap between training images and held-out real images (memorisation
-shows as a growing gap) and the FID of 1,000 samples for fixed z against the selection images (never the
-reported ones; problem3/data.py). Writes <results>/problem3/gan/seed<S>/{gan.pt (resumable), train_log.csv,
+Critic objective, maximised: E_data[T(x)] - E_z[T(g(z))] - lambda E[(||grad T(x_hat)||_2 - 1)^2]
+(penalty subtracted and squared; see problem1.divergences.gradient_penalty), n_critic critic steps
+per generator step. The critic sees real and generated images through the same differentiable
+augmentation (problem3/augment.py); samples come from an exponential moving average of the
+generator's weights (batch-norm statistics re-estimated for the average). Logs per iteration the
+Wasserstein estimate, the penalty and both losses; at every checkpoint the critic's score gap
+between training images and held-out real images (memorisation shows as a growing gap) and the FID
+of 1,000 samples for fixed z against the selection images (never the reported ones;
+problem3/data.py). Writes <results>/problem3/gan/seed<S>/{gan.pt (resumable), train_log.csv,
 training_curves.png, samples_latest.png, run.json, values.tex}. Settings: the table below.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,37 +36,47 @@ from utils.cli import cli
 from utils.report import plot_curves, write_tex_values
 from utils.training import ResumableRun, batch_indices
 
-# Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes DEFAULTS <-
-# PROFILES[--profile] <- PROFILES["quick"] under --quick <- the flags given, prints the result first and stores
-# it in gan.pt and run.json. Measurements behind each choice: docs/problem3_recipes.md.
+# Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes
+# DEFAULTS <- PROFILES[--profile] <- PROFILES["quick"] under --quick <- the flags given, prints the
+# result first and stores it in gan.pt and run.json. The measurements: docs/problem3_recipes.md.
+# fmt: off
 DEFAULTS = {
-    "iterations": 3500,   # generator updates; the selection FID has flattened by then on a 2-core CPU
+    "iterations": 3500,   # generator updates; the selection FID has flattened by then
     "batch_size": 32,
-    "lr": 1e-3,           # Adam, betas (0.5, 0.9); the WGAN-GP paper's 1e-4 learns too slowly for a short run
-    "width": 32,          # channels of the first layer of each network; narrow, so a CPU run takes minutes
+    "lr": 1e-3,           # Adam, betas (0.5, 0.9); the paper's 1e-4 is too slow for a short run
+    "width": 32,          # channels of each network's first layer; narrow, for minutes on a CPU
     "n_critic": 5,        # critic updates per generator update (the WGAN-GP paper's)
     "lam": 10.0,          # gradient-penalty weight (the WGAN-GP paper's)
-    "augment": "none",    # augmentation of the critic's input pays off only in long runs
-    "ema": 0.99,          # samples from a moving average of the generator's weights: 5-10% lower FID
-    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast, else fp32 (problem3/hardware.py)
-    "ckpt_every": 250,    # checkpoint, sample grid, memorisation gap and monitoring FID every N iterations
+    "augment": "none",    # augmenting the critic's input pays off only in long runs
+    "ema": 0.99,          # sample from a moving average of the generator: 5-10% lower FID
+    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (hardware.py)
+    "ckpt_every": 250,    # checkpoint, samples, memorisation gap and FID every N iterations
 }
 PROFILES = {
     "cpu": {},
-    # a wider GAN, trained longer; translation keeps the critic from memorising a small training set
-    "gpu": {"iterations": 8000, "width": 64, "batch_size": 64, "lr": 5e-4, "augment": "translation",
-            "ema": 0.999, "precision": "fp32", "ckpt_every": 500},
+    # a wider GAN, trained longer; translation keeps the critic from memorising a small set
+    "gpu": {"iterations": 8000, "width": 64, "batch_size": 64, "lr": 5e-4,
+            "augment": "translation", "ema": 0.999, "precision": "fp32", "ckpt_every": 500},
     "quick": {"iterations": 20, "ckpt_every": 10},  # a smoke run: every code path in seconds
 }
+# fmt: on
 
 
 @torch.no_grad()
-def critic_gap(critic: Critic, seen: torch.Tensor, held_out: torch.Tensor, batch_size: int = 500) -> float:
-    """E[T(x)] over training images minus E[T(x)] over held-out real images (same number of each)."""
-    def mean_score(x):
-        return torch.cat([critic(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]).mean().item()
+def critic_gap(
+    critic: Critic, seen: torch.Tensor, held_out: torch.Tensor, batch_size: int = 500
+) -> float:
+    """E[T(x)] over training images minus E[T(x)] over held-out real images (same number of
+    each)."""
 
-    return mean_score(seen[:len(held_out)]) - mean_score(held_out)
+    def mean_score(x):
+        return (
+            torch.cat([critic(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+            .mean()
+            .item()
+        )
+
+    return mean_score(seen[: len(held_out)]) - mean_score(held_out)
 
 
 @cli
@@ -81,24 +93,39 @@ def main(argv=None):
     opt_g = torch.optim.Adam(generator.parameters(), lr=config["lr"], betas=(0.5, 0.9), fused=True)
     opt_c = torch.optim.Adam(critic.parameters(), lr=config["lr"], betas=(0.5, 0.9), fused=True)
     z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
-    modules = {"generator": generator, "critic": critic, **({"generator_ema": average} if average else {})}
+    modules = {
+        "generator": generator,
+        "critic": critic,
+        **({"generator_ema": average} if average else {}),
+    }
     settings = setup.resume_settings(fid_reference=monitor.scorer.description)
 
-    with ResumableRun(out / "gan.pt", out / "train_log.csv", modules, {"generator": opt_g, "critic": opt_c},
-                      desc="WGAN-GP (SVHN)", num_steps=config["iterations"], settings=settings,
-                      meta={"model": "gan", "width": config["width"]}, restart=config["restart"]) as run:
+    with ResumableRun(
+        out / "gan.pt",
+        out / "train_log.csv",
+        modules,
+        {"generator": opt_g, "critic": opt_c},
+        desc="WGAN-GP (SVHN)",
+        num_steps=config["iterations"],
+        settings=settings,
+        meta={"model": "gan", "width": config["width"]},
+        restart=config["restart"],
+    ) as run:
         for i in run.steps():
             # critic: maximise E_data[T] - E_g[T] - lambda E[(||grad T|| - 1)^2], n_critic times
             for j in range(config["n_critic"]):
-                pick = batch_indices(len(x), config["batch_size"], i * config["n_critic"] + j, config["seed"])
+                pick = batch_indices(
+                    len(x), config["batch_size"], i * config["n_critic"] + j, config["seed"]
+                )
                 real = x[torch.from_numpy(pick).to(device)]
                 with torch.no_grad(), autocast(device, precision):
                     fake = generator(torch.randn(len(real), LATENT, device=device)).float()
-                both = augment(torch.cat([real, fake]), policy)  # one pass of each op (the critic has no batch norm)
-                real, fake = both[:len(real)], both[len(real):]
+                # one pass of each op (the critic has no batch norm)
+                both = augment(torch.cat([real, fake]), policy)
+                real, fake = both[: len(real)], both[len(real) :]
                 with autocast(device, precision):
                     scores = critic(both).float()
-                    w = wd_objective(scores[:len(real)], scores[len(real):])
+                    w = wd_objective(scores[: len(real)], scores[len(real) :])
                     gp = gradient_penalty(critic, real, fake, lam)
                 loss_c = -(w - gp)
                 opt_c.zero_grad(set_to_none=True)
@@ -106,16 +133,26 @@ def main(argv=None):
                 opt_c.step()
             # generator: maximise E_g[T]
             with autocast(device, precision):
-                fake = augment(generator(torch.randn(config["batch_size"], LATENT, device=device)), policy)
+                fake = augment(
+                    generator(torch.randn(config["batch_size"], LATENT, device=device)), policy
+                )
                 loss_g = -critic(fake).float().mean()
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
             if average is not None:
                 ema_update(average, generator, config["ema"], i)
-            run.log(i, {"critic_loss": run.finite(loss_c, i), "wasserstein": w.item(), "gradient_penalty": gp.item(),
-                        "generator_loss": run.finite(loss_g, i)})
-            if run.due(i, config["ckpt_every"]):  # samples, memorisation gap and FID, then the checkpoint
+            run.log(
+                i,
+                {
+                    "critic_loss": run.finite(loss_c, i),
+                    "wasserstein": w.item(),
+                    "gradient_penalty": gp.item(),
+                    "generator_loss": run.finite(loss_g, i),
+                },
+            )
+            # samples, memorisation gap and FID, then the checkpoint
+            if run.due(i, config["ckpt_every"]):
                 with run.evaluation():
                     g = sampling_generator(average if average is not None else generator)
                     save_grid(g(z_grid), out / "samples_latest.png")
@@ -124,20 +161,44 @@ def main(argv=None):
                 run.checkpoint(metrics)
 
     rows = run.history
-    plot_curves(rows, "step", [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
-                out / "training_curves.png", title="WGAN-GP on SVHN (x: generator iterations)",
-                ylabels=["E_data[T] - E_g[T]", "lambda E[(||grad T|| - 1)^2]", "E_train[T] - E_held-out[T]"])
+    plot_curves(
+        rows,
+        "step",
+        [["wasserstein"], ["gradient_penalty"], ["critic_gap"]],
+        out / "training_curves.png",
+        title="WGAN-GP on SVHN (x: generator iterations)",
+        ylabels=[
+            "E_data[T] - E_g[T]",
+            "lambda E[(||grad T|| - 1)^2]",
+            "E_train[T] - E_held-out[T]",
+        ],
+    )
     summary = write_run_summary(setup, "gan", rows, run.saved)
-    write_tex_values(out / "values.tex", {
-        "PthreeGanIterations": str(config["iterations"]), "PthreeGanLr": f"{config['lr']:g}",
-        "PthreeGanWidth": str(config["width"]), "PthreeGanBatch": str(config["batch_size"]),
-        "PthreeGanImages": str(len(x)), "PthreeGanDataset": config["dataset"], "PthreeGanProfile": config["profile"],
-        "PthreeGanDevice": summary["device_name"], "PthreeGanMinutes": f"{summary['wall_s'] / 60:.1f}",
-        "PthreeGanNCritic": str(config["n_critic"]), "PthreeGanLam": str(lam), "PthreeGanAugment": config["augment"],
-        "PthreeGanEma": str(config["ema"]), "PthreeGanPrecision": precision})
+    write_tex_values(
+        out / "values.tex",
+        {
+            "PthreeGanIterations": str(config["iterations"]),
+            "PthreeGanLr": f"{config['lr']:g}",
+            "PthreeGanWidth": str(config["width"]),
+            "PthreeGanBatch": str(config["batch_size"]),
+            "PthreeGanImages": str(len(x)),
+            "PthreeGanDataset": config["dataset"],
+            "PthreeGanProfile": config["profile"],
+            "PthreeGanDevice": summary["device_name"],
+            "PthreeGanMinutes": f"{summary['wall_s'] / 60:.1f}",
+            "PthreeGanNCritic": str(config["n_critic"]),
+            "PthreeGanLam": str(lam),
+            "PthreeGanAugment": config["augment"],
+            "PthreeGanEma": str(config["ema"]),
+            "PthreeGanPrecision": precision,
+        },
+    )
     last = [r for r in rows if "fid" in r][-1]
-    print(f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap {last['critic_gap']:.3f}; "
-          f"FID {last['fid']:.0f}; outputs in {out}")
+    print(
+        f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap "
+        f"{last['critic_gap']:.3f}; "
+        f"FID {last['fid']:.0f}; outputs in {out}"
+    )
 
 
 if __name__ == "__main__":

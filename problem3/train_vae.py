@@ -1,15 +1,18 @@
-"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I) on pixel values 0 to 2 * --pixel-scale; the
-same generator g as the GAN, whose [-1, 1] output maps affinely to pixel values; see problem3.models.vae_loss).
+"""Problem 3: train the Gaussian VAE on SVHN (p(x|z) = N(x; g(z), I) on pixel values 0 to 2 *
+--pixel-scale; the same generator g as the GAN, whose [-1, 1] output maps affinely to pixel values;
+see problem3.models.vae_loss).
 
-The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after which the
-objective is the ELBO. Each training image is shifted by up to --shift pixels (more images than the file holds);
-samples come from a moving average of the decoder's weights (--ema; batch-norm statistics re-estimated). Logs per
-iteration the loss (negative ELBO), KL and reconstruction term (nats per image), whatever the weight; at every
-checkpoint also the validation ELBO, KL and reconstruction on held-out real images (fixed noise) and the FID of
-1,000 samples g(z) for fixed z against the selection images (never the reported ones; problem3/data.py). Writes
-<results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv, training_curves.png, samples_latest.png,
-run.json, values.tex}. Settings: the table below.
+The KL term's weight rises from 0 to 1 over the first --kl-warmup iterations (KL annealing), after
+which the objective is the ELBO. Each training image is shifted by up to --shift pixels (more images
+than the file holds); samples come from a moving average of the decoder's weights (--ema; batch-norm
+statistics re-estimated). Logs per iteration the loss (negative ELBO), KL and reconstruction term
+(nats per image), whatever the weight; at every checkpoint also the validation ELBO, KL and
+reconstruction on held-out real images (fixed noise) and the FID of 1,000 samples g(z) for fixed z
+against the selection images (never the reported ones; problem3/data.py). Writes
+<results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv, training_curves.png,
+samples_latest.png, run.json, values.tex}. Settings: the table below.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,46 +36,57 @@ from utils.cli import cli
 from utils.report import plot_curves, write_tex_values
 from utils.training import ResumableRun, batch_indices
 
-# Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes DEFAULTS <-
-# PROFILES[--profile] <- PROFILES[dataset] <- PROFILES["quick"] under --quick <- the flags given, prints the
-# result first and stores it in vae.pt and run.json. Measurements behind each choice: docs/problem3_recipes.md.
+# Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes
+# DEFAULTS <- PROFILES[--profile] <- PROFILES[dataset] <- PROFILES["quick"] under --quick <- the
+# flags given, prints the result first and stores it in vae.pt and run.json. The measurements:
+# docs/problem3_recipes.md.
+# fmt: off
 DEFAULTS = {
     "iterations": 10000,  # the selection FID still fell at 6,000
     "batch_size": 64,
     "lr": 2e-3,           # Adam; faster than 1e-3 at equal iterations
-    "width": 32,          # channels of the first layer of each network; narrow, so a CPU run takes minutes
-    "kl_warmup": 2000,    # the KL weight rises from 0 to 1 over these iterations, then the objective is the ELBO
-    "pixel_scale": 3.0,   # p(x|z) = N(x; g(z), I) on pixel values 0 to 2 * 3: the lowest FID of a sweep (1-127.5)
-    "shift": 2,           # shift each training image by up to 2 pixels: more distinct images than the file holds
-    "ema": 0.998,         # samples from a moving average of the decoder's weights
-    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast, else fp32 (problem3/hardware.py)
-    "ckpt_every": 500,    # checkpoint, sample grid, validation ELBO and monitoring FID every N iterations
+    "width": 32,          # channels of each network's first layer; narrow, for minutes on a CPU
+    "kl_warmup": 2000,    # KL weight 0 -> 1 over these iterations; then the objective is the ELBO
+    "pixel_scale": 3.0,   # N(x; g(z), I) on pixel values 0 to 6: the best FID of a sweep 1-127.5
+    "shift": 2,           # shift training images by up to 2 pixels: more images than the file has
+    "ema": 0.998,         # sample from a moving average of the decoder's weights
+    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (hardware.py)
+    "ckpt_every": 500,    # checkpoint, samples, validation ELBO and FID every N iterations
 }
 PROFILES = {
     "cpu": {},
-    "gpu": {"iterations": 40000, "width": 64, "lr": 1e-3, "kl_warmup": 5000, "shift": 0, "ema": 0.0,
-            "precision": "fp32", "ckpt_every": 4000},  # for the official training set (73,257 images)
-    # on the 1,200 offline images the wider, longer gpu VAE got worse: keep the cpu model and schedule there
+    # for the official training set (73,257 images)
+    "gpu": {"iterations": 40000, "width": 64, "lr": 1e-3, "kl_warmup": 5000, "shift": 0,
+            "ema": 0.0, "precision": "fp32", "ckpt_every": 4000},
+    # on the 1,200 offline images the gpu VAE got worse: keep the cpu model and schedule there
     "svhn-partial": {k: v for k, v in DEFAULTS.items() if k != "precision"},
-    "quick": {"iterations": 100, "kl_warmup": 50, "ckpt_every": 50},  # a smoke run: every code path in seconds
+    "quick": {"iterations": 100, "kl_warmup": 50, "ckpt_every": 50},  # a smoke run, in seconds
 }
+# fmt: on
 
 
 def kl_weight(step: int, warmup: int) -> float:
-    """Weight of the KL term at update ``step`` (0-based): rising linearly to 1 over the first ``warmup`` updates
-    (KL annealing), then 1, so that training optimises the ELBO itself from then on; warmup 0: always 1."""
+    """Weight of the KL term at update ``step`` (0-based): rising linearly to 1 over the first
+    ``warmup`` updates (KL annealing), then 1, so that training optimises the ELBO itself from then
+    on; warmup 0: always 1."""
     return min(1.0, (step + 1) / warmup) if warmup else 1.0
 
 
 @torch.no_grad()
-def validation_elbo(encoder: Encoder, generator: Generator, x: torch.Tensor, pixel_scale: float, seed: int = 0,
-                    batch_size: int = 500) -> dict:
-    """Mean ELBO, KL and reconstruction term (nats per image) over images x (N, 3, 32, 32), with noise from a
-    generator of its own (the training random stream is untouched)."""
+def validation_elbo(
+    encoder: Encoder,
+    generator: Generator,
+    x: torch.Tensor,
+    pixel_scale: float,
+    seed: int = 0,
+    batch_size: int = 500,
+) -> dict:
+    """Mean ELBO, KL and reconstruction term (nats per image) over images x (N, 3, 32, 32), with
+    noise from a generator of its own (the training random stream is untouched)."""
     gen = torch.Generator().manual_seed(seed)
     sums = torch.zeros(3, dtype=torch.float64)
     for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
+        xb = x[i : i + batch_size]
         noise = torch.randn(len(xb), LATENT, generator=gen).to(xb.device)
         nelbo, rec, kl = vae_loss(encoder, generator, xb, pixel_scale, noise)
         sums += torch.stack([-nelbo.sum(), kl.sum(), rec.sum()]).double().cpu()
@@ -92,13 +106,27 @@ def main(argv=None):
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=config["lr"])
     z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
     settings = setup.resume_settings(fid_reference=monitor.scorer.description)
-    modules = {"encoder": encoder, "generator": generator, **({"generator_ema": average} if average else {})}
+    modules = {
+        "encoder": encoder,
+        "generator": generator,
+        **({"generator_ema": average} if average else {}),
+    }
 
-    with ResumableRun(out / "vae.pt", out / "train_log.csv", modules, {"adam": opt}, desc="VAE (SVHN)",
-                      num_steps=config["iterations"], settings=settings,
-                      meta={"model": "vae", "width": config["width"]}, restart=config["restart"]) as run:
+    with ResumableRun(
+        out / "vae.pt",
+        out / "train_log.csv",
+        modules,
+        {"adam": opt},
+        desc="VAE (SVHN)",
+        num_steps=config["iterations"],
+        settings=settings,
+        meta={"model": "vae", "width": config["width"]},
+        restart=config["restart"],
+    ) as run:
         for i in run.steps():
-            xb = x[torch.from_numpy(batch_indices(len(x), config["batch_size"], i, config["seed"])).to(device)]
+            # a minibatch: the epoch's seeded permutation, read at step i
+            pick = batch_indices(len(x), config["batch_size"], i, config["seed"])
+            xb = x[torch.from_numpy(pick).to(device)]
             if config["shift"]:
                 xb = translation(xb, config["shift"])
             with autocast(device, config["precision"]):
@@ -109,35 +137,68 @@ def main(argv=None):
             opt.step()
             if average is not None:
                 ema_update(average, generator, config["ema"], i)
-            run.log(i, {"loss": run.finite(nelbo.mean(), i), "kl": kl.mean().item(),
-                        "reconstruction": rec.mean().item(), "kl_weight": beta})
-            if run.due(i, config["ckpt_every"]):  # samples, held-out ELBO and FID, then the checkpoint
+            run.log(
+                i,
+                {
+                    "loss": run.finite(nelbo.mean(), i),
+                    "kl": kl.mean().item(),
+                    "reconstruction": rec.mean().item(),
+                    "kl_weight": beta,
+                },
+            )
+            # samples, held-out ELBO and FID, then the checkpoint
+            if run.due(i, config["ckpt_every"]):
                 with run.evaluation():
                     g = sampling_generator(average if average is not None else generator)
                     save_grid(g(z_grid), out / "samples_latest.png")
-                    valid = validation_elbo(encoder, generator, setup.valid, config["pixel_scale"]) \
-                        if len(setup.valid) else {}
+                    valid = (
+                        validation_elbo(encoder, generator, setup.valid, config["pixel_scale"])
+                        if len(setup.valid)
+                        else {}
+                    )
                     metrics = {**valid, "fid": monitor(g)}
                 run.checkpoint(metrics)
 
     rows = run.history
-    plot_curves(rows, "step", [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
-                out / "training_curves.png", title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "
-                f"{config['kl_warmup']} iterations)", ylabels=["negative ELBO (nats per image)", "KL (nats per image)",
-                                                               "-log p(x|z) (nats per image)"])
+    plot_curves(
+        rows,
+        "step",
+        [["loss"], ["kl", "valid_kl"], ["reconstruction", "valid_reconstruction"]],
+        out / "training_curves.png",
+        title="Gaussian VAE on SVHN (KL weight 0 to 1 over the first "
+        f"{config['kl_warmup']} iterations)",
+        ylabels=[
+            "negative ELBO (nats per image)",
+            "KL (nats per image)",
+            "-log p(x|z) (nats per image)",
+        ],
+    )
     summary = write_run_summary(setup, "vae", rows, run.saved)
     last = [r for r in rows if "fid" in r][-1]
-    write_tex_values(out / "values.tex", {
-        "PthreeVaeIterations": str(config["iterations"]), "PthreeVaeLr": f"{config['lr']:g}",
-        "PthreeVaeWidth": str(config["width"]), "PthreeVaeBatch": str(config["batch_size"]),
-        "PthreeVaeImages": str(len(x)), "PthreeVaeDataset": config["dataset"], "PthreeVaeProfile": config["profile"],
-        "PthreeVaeDevice": summary["device_name"], "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
-        "PthreeVaeKlWarmup": str(config["kl_warmup"]), "PthreeVaePixelScale": f"{config['pixel_scale']:g}",
-        "PthreeVaePrecision": config["precision"],
-        "PthreeVaeShift": str(config["shift"]), "PthreeVaeEma": str(config["ema"]),
-        **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {})})
-    print(f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
-          f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}")
+    write_tex_values(
+        out / "values.tex",
+        {
+            "PthreeVaeIterations": str(config["iterations"]),
+            "PthreeVaeLr": f"{config['lr']:g}",
+            "PthreeVaeWidth": str(config["width"]),
+            "PthreeVaeBatch": str(config["batch_size"]),
+            "PthreeVaeImages": str(len(x)),
+            "PthreeVaeDataset": config["dataset"],
+            "PthreeVaeProfile": config["profile"],
+            "PthreeVaeDevice": summary["device_name"],
+            "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
+            "PthreeVaeKlWarmup": str(config["kl_warmup"]),
+            "PthreeVaePixelScale": f"{config['pixel_scale']:g}",
+            "PthreeVaePrecision": config["precision"],
+            "PthreeVaeShift": str(config["shift"]),
+            "PthreeVaeEma": str(config["ema"]),
+            **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {}),
+        },
+    )
+    print(
+        f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
+        f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}"
+    )
 
 
 if __name__ == "__main__":

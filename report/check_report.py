@@ -1,6 +1,8 @@
-"""Check a built report: the PDF exists, has one section per problem, includes every figure and values file
-that the main job's steps name (utils/pipeline.py), and shows no 'Missing result' placeholder.
+"""Check a built report: the PDF exists, has one section per problem, includes every figure and
+values file that the main job's steps name (utils/pipeline.py), and shows no 'Missing result'
+placeholder.
     python report/check_report.py report/report.pdf"""
+
 from __future__ import annotations
 
 import re
@@ -22,11 +24,14 @@ def check(pdf: Path) -> list[str]:
     problems = []
     if not pdf.is_file() or pdf.stat().st_size == 0:
         return [f"{pdf} does not exist"]
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     for n, title in ((1, "Problem 1"), (2, "Problem 2"), (3, "Problem 3")):
         if not re.search(rf"^(?:{n}\s+)?{title}:", text, re.M):
             problems.append(f"no section '{n} {title}'")
-    if "Missing result" in text or re.search(r"\?\s*python", text):  # \missing and \val placeholders
+    # \missing and \val placeholders
+    if "Missing result" in text or re.search(r"\?\s*python", text):
         problems.append("the PDF shows missing-result placeholders")
     fls = pdf.with_suffix(".fls")
     inputs = fls.read_text() if fls.exists() else ""
@@ -43,4 +48,7 @@ if __name__ == "__main__":
         print(f"report check: {p}", file=sys.stderr)
     if found:
         raise SystemExit(1)
-    print(f"report check: {pdf} OK ({len(expected_inputs())} figures and values files, 3 problem sections)")
+    print(
+        f"report check: {pdf} OK ({len(expected_inputs())} figures and values files, 3 problem "
+        "sections)"
+    )

@@ -29,24 +29,37 @@ def isolated_results(tmp_path, monkeypatch):
     return tmp_path / "results"
 
 
-# The CPUs the suite is written for, by their instruction-set flags: no test reads the machine it runs on.
+# The CPUs the suite is written for, by their instruction-set flags: no test reads the machine it
+# runs on.
 CPUS = {
-    "avx2": {"fpu", "sse4_2", "avx", "avx2", "fma"},                                  # e.g. AMD EPYC (Zen 2/3)
-    "bf16": {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16"},  # e.g. Xeon, AMX
+    "avx2": {"fpu", "sse4_2", "avx", "avx2", "fma"},  # e.g. AMD EPYC (Zen 2/3)
+    # e.g. Xeon, AMX
+    "bf16": {
+        "fpu",
+        "sse4_2",
+        "avx",
+        "avx2",
+        "fma",
+        "avx512f",
+        "avx512_bf16",
+        "amx_bf16",
+    },
 }
 
 
 def fake_cpu(monkeypatch, kind: str) -> None:
     """Make problem3.hardware see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
     from problem3 import hardware
+
     monkeypatch.setattr(hardware, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
     monkeypatch.setattr(hardware, "onednn_built", lambda: True)
 
 
 @pytest.fixture(autouse=True)
 def cpu_without_bf16(monkeypatch):
-    """Every test sees a CPU without bfloat16 instructions unless it fakes another (:func:`fake_cpu`): the
-    outcome must not depend on the machine, and this is the most common kind."""
+    """Every test sees a CPU without bfloat16 instructions unless it fakes another
+    (:func:`fake_cpu`): the outcome must not depend on the machine, and this is the most common
+    kind."""
     fake_cpu(monkeypatch, "avx2")
 
 
@@ -67,7 +80,8 @@ def http_server(tmp_path):
 
 @pytest.fixture
 def classifier_file():
-    """make(path, seed=0): write a randomly initialised classifier of the course's layout as a state-dict .npz."""
+    """make(path, seed=0): write a randomly initialised classifier of the course's layout as a
+    state-dict .npz."""
     from problem3.classifier import Classifier
 
     def make(path: Path, seed: int = 0) -> Path:

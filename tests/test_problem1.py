@@ -12,7 +12,8 @@ from problem1.divergences import estimate_jsd, estimate_wd
 
 
 def test_jsd_objective_at_optimal_discriminator_equals_closed_form():
-    # p = (1/2, 1/4, 1/4), q = (1/4, 1/4, 1/2) on {a, b, c}; samples in exact proportions make the means exact
+    # p = (1/2, 1/4, 1/4), q = (1/4, 1/4, 1/2) on {a, b, c}; samples in exact proportions make the
+    # means exact
     p, q = np.array([0.5, 0.25, 0.25]), np.array([0.25, 0.25, 0.5])
     logit = torch.tensor(np.log(p / q))  # D* = p / (p + q)
     xp, xq = torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 2, 2])
@@ -36,7 +37,8 @@ def test_gradient_penalty_zero_for_unit_slope_positive_otherwise(shape):
     unit = lambda z: z.flatten(1) @ (w / w.norm())  # noqa: E731
     double = lambda z: z.flatten(1) @ (2 * w / w.norm())  # noqa: E731
     assert gradient_penalty(unit, x, y, 10.0).item() == pytest.approx(0.0, abs=1e-12)
-    assert gradient_penalty(double, x, y, 10.0).item() == pytest.approx(10.0, rel=1e-9)  # 10 * (2 - 1)^2
+    # 10 * (2 - 1)^2
+    assert gradient_penalty(double, x, y, 10.0).item() == pytest.approx(10.0, rel=1e-9)
 
 
 def test_gradient_penalty_gradient_wrt_the_critic_matches_the_closed_form():
@@ -45,18 +47,23 @@ def test_gradient_penalty_gradient_wrt_the_critic_matches_the_closed_form():
     torch.manual_seed(0)
     lin = torch.nn.Linear(3, 1).double()
     lam = 10.0
-    gp = gradient_penalty(lambda z: lin(z).squeeze(1), torch.randn(8, 3).double(), torch.randn(8, 3).double(), lam)
+    gp = gradient_penalty(
+        lambda z: lin(z).squeeze(1), torch.randn(8, 3).double(), torch.randn(8, 3).double(), lam
+    )
     gp.backward()
     w = lin.weight.detach()[0]
     assert gp.item() == pytest.approx(lam * (w.norm().item() - 1) ** 2, rel=1e-12)
     assert torch.allclose(lin.weight.grad[0], 2 * lam * (w.norm() - 1) * w / w.norm(), rtol=1e-10)
-    assert lin.bias.grad is None or lin.bias.grad.abs().item() < 1e-12  # the bias does not enter grad_z T
+    # the bias does not enter grad_z T
+    assert lin.bias.grad is None or lin.bias.grad.abs().item() < 1e-12
 
 
 def test_samplers_shapes_and_ranges():
     rng = np.random.default_rng(0)
     a = next(samplers.distribution1(0.3, 100, rng=rng))
-    assert a.shape == (100, 2) and np.all(a[:, 0] == 0.3) and a[:, 1].min() >= 0 and a[:, 1].max() <= 1
+    assert (
+        a.shape == (100, 2) and np.all(a[:, 0] == 0.3) and a[:, 1].min() >= 0 and a[:, 1].max() <= 1
+    )
     b = next(samplers.distribution2(50, rng=rng))
     assert b.shape == (50, 2) and b.min() >= 0 and b.max() <= 1
     c = next(samplers.distribution3(4000, rng=rng))
@@ -81,7 +88,9 @@ def test_density_formula_recovers_f1_from_the_optimal_discriminator():
 
         def forward(self, x):
             xs = x.double().squeeze(-1).numpy()
-            return torch.from_numpy(np.log(samplers.density4(xs)) + 0.5 * xs ** 2 + 0.5 * np.log(2 * np.pi))
+            return torch.from_numpy(
+                np.log(samplers.density4(xs)) + 0.5 * xs**2 + 0.5 * np.log(2 * np.pi)
+            )
 
     x = np.linspace(-4, 4, 200)
     _, est = estimate_density(Optimal(), x)
@@ -118,8 +127,8 @@ def test_quick_shrinks_only_the_flags_not_given(isolated_results):
 
     sweep.main(["--quick", "--steps", "3", "--batch-size", "16"])
     values = (isolated_results / "problem1" / "sweep_values.tex").read_text()
-    assert r"\newcommand{\PoneSteps}{3}" in values            # explicit, not quick's 300
-    assert r"\newcommand{\PoneLr}{0.01}" in values            # quick's learning rate (not given)
+    assert r"\newcommand{\PoneSteps}{3}" in values  # explicit, not quick's 300
+    assert r"\newcommand{\PoneLr}{0.01}" in values  # quick's learning rate (not given)
 
 
 def test_stacked_critics_compute_and_train_as_each_would_alone():
@@ -140,10 +149,20 @@ def test_stacked_critics_compute_and_train_as_each_would_alone():
 
     thetas, seeds = [0.0, 0.5], [3, 4]
     both = [pair(i, t) for i, t in enumerate(thetas)]
-    together = estimate_many([p for p, _ in both], [q for _, q in both], seeds, wd=False, lam=50.0, steps=30,
-                             lr=1e-3, eval_batches=2)
-    single = [estimate_jsd(*pair(i, t), steps=30, seed=s, eval_batches=2)
-              for i, (t, s) in enumerate(zip(thetas, seeds))]
+    together = estimate_many(
+        [p for p, _ in both],
+        [q for _, q in both],
+        seeds,
+        wd=False,
+        lam=50.0,
+        steps=30,
+        lr=1e-3,
+        eval_batches=2,
+    )
+    single = [
+        estimate_jsd(*pair(i, t), steps=30, seed=s, eval_batches=2)
+        for i, (t, s) in enumerate(zip(thetas, seeds))
+    ]
     assert together == pytest.approx(single, abs=1e-5)
 
 
@@ -162,9 +181,12 @@ def test_the_penalty_of_stacked_critics_is_each_critics_own_and_reaches_its_weig
         mlp = MLP(2, 16)
         z = (a[b] * x[b] + (1 - a[b]) * y[b]).requires_grad_()
         (grad,) = torch.autograd.grad(mlp(z).sum(), z)
-        assert stacked[b].item() == pytest.approx(10 * ((grad.norm(dim=1) - 1) ** 2).mean().item(), rel=1e-5)
+        assert stacked[b].item() == pytest.approx(
+            10 * ((grad.norm(dim=1) - 1) ** 2).mean().item(), rel=1e-5
+        )
     stacked.sum().backward()  # through the double backward, to every critic's weight matrices
-    weights = [p for p in params if p.dim() == 3]  # (critic, out, in); the last bias does not enter grad_z T
+    # (critic, out, in); the last bias does not enter grad_z T
+    weights = [p for p in params if p.dim() == 3]
     assert len(weights) == 3 and all(w.grad.abs().sum(dim=(1, 2)).gt(0).all() for w in weights)
 
 

@@ -30,15 +30,24 @@ def vae():
 def test_the_model_is_built_from_stock_layers_and_fast_layers_keep_its_parameters():
     torch.manual_seed(0)
     plain = VAE()
-    assert {type(m) for m in plain.modules()} <= {VAE, torch.nn.Sequential, torch.nn.Conv2d, torch.nn.ELU,
-                                                  torch.nn.AvgPool2d, torch.nn.Flatten, torch.nn.Linear,
-                                                  torch.nn.UpsamplingBilinear2d}
+    assert {type(m) for m in plain.modules()} <= {
+        VAE,
+        torch.nn.Sequential,
+        torch.nn.Conv2d,
+        torch.nn.ELU,
+        torch.nn.AvgPool2d,
+        torch.nn.Flatten,
+        torch.nn.Linear,
+        torch.nn.UpsamplingBilinear2d,
+    }
     keys = list(plain.state_dict())
     values = [v.clone() for v in plain.state_dict().values()]
     fast = fast_layers(plain)
     assert fast is plain and list(fast.state_dict()) == keys
     assert all(torch.equal(a, b) for a, b in zip(fast.state_dict().values(), values))
-    swapped = [m for m in fast.modules() if isinstance(m, (FastConv2d, ExpELU, MatmulUpsamplingBilinear2d))]
+    swapped = [
+        m for m in fast.modules() if isinstance(m, (FastConv2d, ExpELU, MatmulUpsamplingBilinear2d))
+    ]
     assert len(swapped) == 16  # 7 convolutions, 7 ELUs, 2 upsamplings
 
 
@@ -80,7 +89,11 @@ def test_conv_over_whole_input_equals_conv(vae):
 
 
 def test_exp_elu_equals_elu_in_value_and_gradient():
-    x = torch.cat([torch.linspace(-30, 30, 601), torch.tensor([0.0, -1e-8, 1e-8])]).double().requires_grad_()
+    x = (
+        torch.cat([torch.linspace(-30, 30, 601), torch.tensor([0.0, -1e-8, 1e-8])])
+        .double()
+        .requires_grad_()
+    )
     y = ExpELU()(x)
     (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
     x_ref = x.detach().clone().requires_grad_()
@@ -89,7 +102,9 @@ def test_exp_elu_equals_elu_in_value_and_gradient():
     assert torch.allclose(y, y_ref, atol=1e-15) and torch.allclose(g, g_ref, atol=1e-15)
     x32 = torch.randn(10000) * 5
     assert (ExpELU()(x32) - torch.nn.functional.elu(x32)).abs().max() < 1e-6
-    assert torch.autograd.gradcheck(ExpELU(), torch.linspace(-3, 3, 20, dtype=torch.float64, requires_grad=True))
+    assert torch.autograd.gradcheck(
+        ExpELU(), torch.linspace(-3, 3, 20, dtype=torch.float64, requires_grad=True)
+    )
 
 
 def test_conv_to_one_channel_equals_conv_in_value_and_gradient(vae):
@@ -102,7 +117,9 @@ def test_conv_to_one_channel_equals_conv_in_value_and_gradient(vae):
     grads = torch.autograd.grad(out, [x, conv.weight, conv.bias], g)
     grads_ref = torch.autograd.grad(ref, [x, conv.weight, conv.bias], g)
     assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grads, grads_ref))
-    other = fast_layers(torch.nn.Conv2d(4, 1, (3, 5), padding=(1, 0))).double()  # other kernel and padding shapes
+    other = fast_layers(
+        torch.nn.Conv2d(4, 1, (3, 5), padding=(1, 0))
+    ).double()  # other kernel and padding shapes
     y = torch.randn(2, 4, 9, 11, dtype=torch.float64)
     assert torch.allclose(other(y), torch.nn.Conv2d.forward(other, y), atol=1e-12)
 
@@ -155,7 +172,8 @@ def test_decoder_chunks_pair_each_sample_with_its_own_image(vae):
     x = (torch.rand(3, 784) > 0.5).float()
     z = sample_posterior(vae, x, 5)
     with torch.no_grad():
-        per_image = torch.stack([vae.log_px_given_z(x[i].expand(5, 784), z[i]) for i in range(3)])  # (M, K)
+        # (M, K)
+        per_image = torch.stack([vae.log_px_given_z(x[i].expand(5, 784), z[i]) for i in range(3)])
         for chunk in (1, 7, 15, 1000):  # chunks that split images, and one that holds them all
             log_lik, _, _ = log_weight_terms(vae, x, z, chunk)
             assert torch.allclose(log_lik, per_image, atol=1e-3), chunk
@@ -179,14 +197,17 @@ def test_estimate_is_above_elbo_on_average_for_k200(vae):
     torch.manual_seed(2)
     x = (torch.rand(8, 1, 28, 28) > 0.7).float()
     with torch.no_grad():
-        est = importance_sampling_log_likelihood(vae, x.flatten(1), sample_posterior(vae, x.flatten(1), 200))
+        est = importance_sampling_log_likelihood(
+            vae, x.flatten(1), sample_posterior(vae, x.flatten(1), 200)
+        )
         elbo = -torch.stack([negative_elbo(vae, x)[0] for _ in range(20)]).mean(0)
     assert est.mean() > elbo.mean()
 
 
 class LinearGaussian(torch.nn.Module):
-    """p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) with orthogonal columns of W, so the exact posterior is
-    diagonal: the encoder returns it, and every importance weight equals p(x)."""
+    """p(z) = N(0, I), p(x|z) = N(Wz + b, s^2 I) with orthogonal columns of W, so the exact
+    posterior is diagonal: the encoder returns it, and every importance weight equals p(x)."""
+
     input_shape = (6,)
     latent_dim = 3
 
@@ -198,7 +219,7 @@ class LinearGaussian(torch.nn.Module):
         self.s2 = 0.3
 
     def encode(self, x):
-        prec = 1 + (self.w ** 2).sum(0) / self.s2              # diagonal posterior precision
+        prec = 1 + (self.w**2).sum(0) / self.s2  # diagonal posterior precision
         mu = ((x - self.b) @ self.w) / self.s2 / prec
         return mu, (-prec.log()).expand_as(mu)
 
@@ -210,7 +231,9 @@ def test_estimator_is_exact_for_a_tractable_model():
     torch.manual_seed(3)
     m = LinearGaussian()
     x = torch.randn(4, 6, dtype=torch.float64) * 2
-    exact = MultivariateNormal(m.b, m.w @ m.w.T + m.s2 * torch.eye(6, dtype=torch.float64)).log_prob(x)
+    exact = MultivariateNormal(
+        m.b, m.w @ m.w.T + m.s2 * torch.eye(6, dtype=torch.float64)
+    ).log_prob(x)
     for k in (1, 50):
         z = sample_posterior(m, x, k)
         assert torch.allclose(importance_sampling_log_likelihood(m, x, z), exact, atol=1e-9)
@@ -229,13 +252,16 @@ def _write_amat(root, rng, n=(40, 10, 10)):
     arrays = {}
     for split, rows in zip(("train", "valid", "test"), n):
         x = (rng.random((rows, 784)) > 0.8).astype(np.uint8)
-        (root / f"binarized_mnist_{split}.amat").write_text("\n".join(" ".join(map(str, r)) for r in x) + "\n")
+        (root / f"binarized_mnist_{split}.amat").write_text(
+            "\n".join(" ".join(map(str, r)) for r in x) + "\n"
+        )
         arrays[split] = x
     return arrays
 
 
 def _trust(monkeypatch, arrays: dict) -> dict:
-    """Make the synthetic splits ``arrays`` the ones the conversion checks against; returns their checksums."""
+    """Make the synthetic splits ``arrays`` the ones the conversion checks against; returns their
+    checksums."""
     import problem2.data as p2data
 
     sums = {s: packed_sha256(np.packbits(x, axis=1)) for s, x in arrays.items()}
@@ -249,7 +275,9 @@ def test_amat_round_trip_and_cached_npz(tmp_path, monkeypatch):
     data = load_binarized_mnist(tmp_path, download_ok=False)
     assert (tmp_path / "binarized_mnist.npz").exists()
     for s, x in arrays.items():
-        assert data[s].shape == (len(x), 1, 28, 28) and np.array_equal(data[s].reshape(len(x), -1), x)
+        assert data[s].shape == (len(x), 1, 28, 28) and np.array_equal(
+            data[s].reshape(len(x), -1), x
+        )
     assert np.array_equal(load_binarized_mnist(tmp_path)["test"], data["test"])  # from the cache
 
 
@@ -272,15 +300,20 @@ def test_an_amat_file_with_rows_of_other_lengths_is_refused_naming_the_line(tmp_
     _write_amat(tmp_path, np.random.default_rng(0))
     good = (tmp_path / "binarized_mnist_test.amat").read_text().splitlines()
     short, long = " ".join(good[1].split()[:700]), good[2] + " " + " ".join(good[3].split()[:84])
-    (tmp_path / "binarized_mnist_test.amat").write_text("\n".join([good[0], short, long]) + "\n")  # 2352 values
-    with pytest.raises(UserError, match=r"binarized_mnist_test.amat, line 2: 700 values, expected 784"):
+    # 2352 values
+    (tmp_path / "binarized_mnist_test.amat").write_text("\n".join([good[0], short, long]) + "\n")
+    with pytest.raises(
+        UserError, match=r"binarized_mnist_test.amat, line 2: 700 values, expected 784"
+    ):
         load_binarized_mnist(tmp_path, download_ok=False)
     assert not (tmp_path / "binarized_mnist.npz").exists()  # nothing cached
 
 
 def test_an_npz_of_objects_is_refused_without_suggesting_an_unsafe_load(tmp_path):
-    np.savez(tmp_path / "binarized_mnist.npz", **{s: np.array([{"a": 1}], dtype=object) for s in ("train", "valid",
-                                                                                                  "test")})
+    np.savez(
+        tmp_path / "binarized_mnist.npz",
+        **{s: np.array([{"a": 1}], dtype=object) for s in ("train", "valid", "test")},
+    )
     with pytest.raises(UserError, match="not a binarized-MNIST .npz") as e:
         load_binarized_mnist(tmp_path, download_ok=False)
     assert "allow_pickle" not in str(e.value) and "weights_only" not in str(e.value)
@@ -308,7 +341,8 @@ def test_download_path_over_local_http(tmp_path, http_server, monkeypatch):
     assert np.array_equal(data["valid"].reshape(10, -1), arrays["valid"])
 
 
-# ----------------------------------------------------------------------------- training, resume, scripts
+# ----------------------------------------------------------------------------- training, resume,
+# scripts
 def _vae_config(**changes) -> dict:
     """train_vae.py's settings with small batches, as its one configuration path resolves them."""
     return {**cfg.COMMON, **train_vae.DEFAULTS, "batch_size": 16, "epochs": 1, **changes}
@@ -335,12 +369,16 @@ def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
     train_vae.fit(x, x[:8], tmp_path, _vae_config(), cpu)
     with pytest.raises(UserError, match=r"lr 0\.0003 -> 0\.01"):
         train_vae.fit(x, x[:8], tmp_path, _vae_config(lr=1e-2), cpu)
-    with pytest.raises(UserError, match="valid_images None -> 4"):  # what a logged number means is checked too
+    # what a logged number means is checked too
+    with pytest.raises(UserError, match="valid_images None -> 4"):
         train_vae.fit(x, x[:4], tmp_path, _vae_config(valid_images=4), cpu)
     with pytest.raises(UserError, match="data"):
         train_vae.fit(1 - x, x[:8], tmp_path, _vae_config(), cpu)
     _, rows = train_vae.fit(x, x[:8], tmp_path, _vae_config(lr=1e-2, restart=True), cpu)
-    assert torch.load(tmp_path / "vae.pt", weights_only=True)["settings"]["lr"] == 1e-2 and len(rows) == 1
+    assert (
+        torch.load(tmp_path / "vae.pt", weights_only=True)["settings"]["lr"] == 1e-2
+        and len(rows) == 1
+    )
 
 
 def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sample_elbo():
@@ -351,12 +389,16 @@ def test_the_k_sweep_is_one_estimator_at_growing_k_and_rises_from_the_single_sam
     with torch.no_grad():
         xf = torch.from_numpy(x).flatten(1)
         z = sample_posterior(model, xf, 100, torch.Generator().manual_seed(3))
-        at = {k: importance_sampling_log_likelihood(model, xf, z[:, :k]).mean().item() for k in (1, 100)}
+        at = {
+            k: importance_sampling_log_likelihood(model, xf, z[:, :k]).mean().item()
+            for k in (1, 100)
+        }
     assert sweep["k"] == [1, 10, 100] and sweep["n"] == 6
     assert sweep["log_px"][0] == pytest.approx(at[1], abs=1e-3)
     assert sweep["log_px"][2] == pytest.approx(at[100], abs=1e-3)
     assert sweep["log_px"][0] < sweep["log_px"][1] < sweep["log_px"][2]
-    assert sweep["elbo"] == pytest.approx(sweep["log_px"][0], abs=20)  # K = 1: a one-sample ELBO estimate
+    # K = 1: a one-sample ELBO estimate
+    assert sweep["elbo"] == pytest.approx(sweep["log_px"][0], abs=20)
 
 
 def test_validation_elbo_uses_fixed_noise_and_leaves_the_training_stream_untouched():
@@ -380,8 +422,10 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsys):
     rng = np.random.default_rng(0)
-    arrays = {s: np.packbits((rng.random((n, 784)) > 0.8).astype(np.uint8), axis=1)
-              for s, n in (("train", 64), ("valid", 20), ("test", 20))}
+    arrays = {
+        s: np.packbits((rng.random((n, 784)) > 0.8).astype(np.uint8), axis=1)
+        for s, n in (("train", 64), ("valid", 20), ("test", 20))
+    }
     np.savez(tmp_path / "binarized_mnist.npz", **arrays)
     train_vae.main(["--quick", "--data-dir", str(tmp_path)])
     evaluate.main(["--quick", "--k", "20", "--data-dir", str(tmp_path)])
@@ -396,6 +440,7 @@ def test_train_and_evaluate_scripts_end_to_end(tmp_path, isolated_results, capsy
 
 def test_download_into_an_unwritable_place_is_a_clear_error(tmp_path):
     from utils.files import download
+
     (tmp_path / "a_file").write_text("")
     with pytest.raises(UserError, match="writable --data-dir"):
         download("http://127.0.0.1:9/x", tmp_path / "a_file" / "x")
@@ -413,8 +458,15 @@ def test_fast_layers_change_the_estimate_by_less_than_1e_3_nats(vae):
     assert (fast - plain).abs().max() < 1e-3
 
 
-@pytest.mark.parametrize("script, argv", [("train", ["--epochs", "0"]), ("train", ["--batch-size", "-3"]),
-                                          ("evaluate", ["--k", "0"]), ("evaluate", ["--batch-size", "x"])])
+@pytest.mark.parametrize(
+    "script, argv",
+    [
+        ("train", ["--epochs", "0"]),
+        ("train", ["--batch-size", "-3"]),
+        ("evaluate", ["--k", "0"]),
+        ("evaluate", ["--batch-size", "x"]),
+    ],
+)
 def test_counts_must_be_positive_one_line_exit_2(script, argv, capsys):
     main = {"train": train_vae.main, "evaluate": evaluate.main}[script]
     with pytest.raises(SystemExit) as e:
@@ -430,4 +482,5 @@ def test_validation_elbo_does_not_depend_on_the_evaluation_batch_size():
     x = (np.random.default_rng(1).random((400, 1, 28, 28)) > 0.8).astype(np.float32)
     whole = train_vae.evaluate_elbo(model, x, "cpu", batch_size=400)
     for k, v in train_vae.evaluate_elbo(model, x, "cpu", batch_size=200).items():
-        assert v == pytest.approx(whole[k], abs=1e-4)  # the same z for every image, summed in another order
+        # the same z for every image, summed in another order
+        assert v == pytest.approx(whole[k], abs=1e-4)

@@ -31,7 +31,10 @@ def test_fid_of_a_set_with_itself_is_zero():
 
 def test_fid_is_symmetric_and_matches_scipy_sqrtm():
     a, b = _features(300, 20, 0), _features(250, 20, 1, shift=0.5)
-    ab, ba = score_fid.calculate_fid_score(iter(a), iter(b)), score_fid.calculate_fid_score(iter(b), iter(a))
+    ab, ba = (
+        score_fid.calculate_fid_score(iter(a), iter(b)),
+        score_fid.calculate_fid_score(iter(b), iter(a)),
+    )
     assert ab == pytest.approx(ba, rel=1e-9)
     mu_a, s_a = a.mean(0), np.cov(a, rowvar=False)
     mu_b, s_b = b.mean(0), np.cov(b, rowvar=False)
@@ -44,7 +47,9 @@ def test_frechet_distance_closed_form_for_two_gaussians():
     mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
     v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)  # 5 + 1 + 1 + 4
-    assert frechet.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, abs=1e-10)
+    assert frechet.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(
+        expected, abs=1e-10
+    )
     assert expected == pytest.approx(11.0)
 
 
@@ -58,13 +63,17 @@ def test_classifier_loads_from_both_files_with_identical_features(shared_data):
     a = classifier.load_classifier(shared_data / "svhn_classifier.pt")
     b = classifier.load_classifier(shared_data / "svhn_classifier_state_dict.npz")
     imgs = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
-    fa, fb = np.stack(list(frechet.extract_features(a, imgs))), np.stack(list(frechet.extract_features(b, imgs)))
+    fa, fb = (
+        np.stack(list(frechet.extract_features(a, imgs))),
+        np.stack(list(frechet.extract_features(b, imgs))),
+    )
     assert fa.shape == (8, 512) and np.array_equal(fa, fb)
 
 
 class _Evil:
     def __reduce__(self):
         import os
+
         return (os.system, ("echo should-never-run",))
 
 
@@ -102,7 +111,8 @@ def test_classifier_round_trips_through_a_zip_state_dict(tmp_path):
     assert torch.equal(loaded.extract_features(x), m.eval().extract_features(x))
 
 
-# ----------------------------------------------------------------------------- score_fid input errors
+# ----------------------------------------------------------------------------- score_fid input
+# errors
 def _png_dir(root, n, size=32):
     d = root / "samples"
     d.mkdir(parents=True)
@@ -153,11 +163,13 @@ def test_images_of_another_size_are_resized_as_torchvision_resize_does(tmp_path)
     files = images.list_images(_png_dir(tmp_path, 3, size=48))
     imgs = images.load_images(files)
     assert imgs.shape == (3, 32, 32, 3) and imgs.dtype == np.uint8
-    for img, f in zip(imgs, files):  # the course's Resize((32, 32)) on the PIL image, pixel for pixel
+    # the course's Resize((32, 32)) on the PIL image, pixel for pixel
+    for img, f in zip(imgs, files):
         with Image.open(f) as im:
             reference = np.asarray(transforms.Resize((32, 32))(im.convert("RGB")))
         assert np.array_equal(img, reference)
-        assert not np.array_equal(img, np.asarray(Image.open(f).convert("RGB"))[::3, ::3][:32, :32])  # not a crop
+        # not a crop
+        assert not np.array_equal(img, np.asarray(Image.open(f).convert("RGB"))[::3, ::3][:32, :32])
 
 
 def test_a_classifier_file_with_other_keys_or_shapes_is_refused_naming_them(tmp_path):
@@ -170,8 +182,13 @@ def test_a_classifier_file_with_other_keys_or_shapes_is_refused_naming_them(tmp_
     with pytest.raises(UserError) as e:
         classifier.load_classifier(tmp_path / "c.pt")
     msg = str(e.value)
-    assert f"missing: {first}" in msg and "unexpected: extra.weight" in msg and f"{second} (3, 3)" in msg
-    torch.save({"not": "a model", "fn": print}, tmp_path / "p.pt")  # a pickled global outside the allow-list
+    assert (
+        f"missing: {first}" in msg
+        and "unexpected: extra.weight" in msg
+        and f"{second} (3, 3)" in msg
+    )
+    # a pickled global outside the allow-list
+    torch.save({"not": "a model", "fn": print}, tmp_path / "p.pt")
     with pytest.raises(UserError, match="not the course's SVHN classifier") as e:
         classifier.load_classifier(tmp_path / "p.pt")
     assert "weights_only" not in str(e.value) and "allow_pickle" not in str(e.value)
@@ -198,35 +215,52 @@ def test_vae_loss_is_the_gaussian_likelihood_on_pixel_values_and_the_closed_form
     nelbo, rec, kl = vae_loss(e, g, x, scale, noise)
     mu, sigma = e(x)
     mean = g(mu + sigma * noise)
-    pixels = torch.distributions.Normal(scale * (mean + 1), 1.0)  # N(x; g(z), I) on values 0 .. 2 * scale
+    # N(x; g(z), I) on values 0 .. 2 * scale
+    pixels = torch.distributions.Normal(scale * (mean + 1), 1.0)
     expected_rec = -pixels.log_prob(scale * (x + 1)).flatten(1).sum(1)
-    expected_kl = torch.distributions.kl_divergence(torch.distributions.Normal(mu, sigma),
-                                                    torch.distributions.Normal(0.0, 1.0)).sum(1)
-    assert torch.allclose(rec, expected_rec, rtol=1e-5) and torch.allclose(kl, expected_kl, rtol=1e-5, atol=1e-4)
+    expected_kl = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, sigma), torch.distributions.Normal(0.0, 1.0)
+    ).sum(1)
+    assert torch.allclose(rec, expected_rec, rtol=1e-5) and torch.allclose(
+        kl, expected_kl, rtol=1e-5, atol=1e-4
+    )
     assert torch.allclose(nelbo, rec + kl)
 
 
-# ----------------------------------------------------------------------------- end to end on synthetic .mat files
+# ----------------------------------------------------------------------------- end to end on
+# synthetic .mat files
 def _write_svhn(root, n_train=48, n_test=40):
-    """Synthetic {train,test}_32x32.mat files (the layout of the official ones); returns their md5s."""
+    """Synthetic {train,test}_32x32.mat files (the layout of the official ones); returns their
+    md5s."""
     rng = np.random.default_rng(0)
     md5 = {}
     for split, n in (("train", n_train), ("test", n_test)):
         path = root / f"{split}_32x32.mat"
-        scipy.io.savemat(path, {"X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
-                                "y": rng.integers(1, 11, (n, 1))})
+        scipy.io.savemat(
+            path,
+            {
+                "X": rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+                "y": rng.integers(1, 11, (n, 1)),
+            },
+        )
         md5[split] = file_hash(path, "md5")
     return md5
 
 
 @pytest.fixture
 def official(monkeypatch):
-    """Make torchvision.datasets.SVHN (and so problem3.data) take given URLs and md5s for the official files."""
+    """Make torchvision.datasets.SVHN (and so problem3.data) take given URLs and md5s for the
+    official files."""
     from torchvision.datasets import SVHN
 
     def register(md5: dict, base_url: str = "http://127.0.0.1:9"):
         for split, digest in md5.items():
-            monkeypatch.setitem(SVHN.split_list, split, [f"{base_url}/{split}_32x32.mat", f"{split}_32x32.mat", digest])
+            monkeypatch.setitem(
+                SVHN.split_list,
+                split,
+                [f"{base_url}/{split}_32x32.mat", f"{split}_32x32.mat", digest],
+            )
+
     return register
 
 
@@ -234,7 +268,11 @@ def test_svhn_files_are_read_by_torchvision_after_the_md5_check_and_split(tmp_pa
     official(_write_svhn(tmp_path))
     x, y = read_svhn("train", tmp_path)
     raw = scipy.io.loadmat(tmp_path / "train_32x32.mat")
-    assert x.shape == (48, 32, 32, 3) and x.dtype == np.uint8 and np.array_equal(x[5], raw["X"][..., 5])
+    assert (
+        x.shape == (48, 32, 32, 3)
+        and x.dtype == np.uint8
+        and np.array_equal(x[5], raw["X"][..., 5])
+    )
     assert np.array_equal(y, raw["y"].ravel() % 10) and y.max() <= 9
     d = load_training_images("svhn", tmp_path, valid_fraction=0.25)
     assert len(d["train"]) == 36 and len(d["valid"]) == 12
@@ -245,12 +283,15 @@ def test_svhn_files_are_read_by_torchvision_after_the_md5_check_and_split(tmp_pa
 
 def test_the_official_md5s_and_urls_are_torchvisions():
     url, name, md5 = svhn.official_file("test")
-    assert url == "http://ufldl.stanford.edu/housenumbers/test_32x32.mat" and name == "test_32x32.mat"
+    assert (
+        url == "http://ufldl.stanford.edu/housenumbers/test_32x32.mat" and name == "test_32x32.mat"
+    )
     assert md5 == "eb5a983be6a315427106f1b164d9cef3"
 
 
-def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_path, http_server, official,
-                                                                          capsys):
+def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(
+    tmp_path, http_server, official, capsys
+):
     served, url = http_server
     md5 = _write_svhn(served)
     official({**md5, "train": "0" * 32}, url)
@@ -260,37 +301,83 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(tmp_
     official(md5, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
     assert np.array_equal(read_svhn("train", tmp_path / "data")[0], read_svhn("train", served)[0])
-    x, description = svhn.read_reference_images(svhn.reference_file("auto", tmp_path / "data"), tmp_path / "data")
+    x, description = svhn.read_reference_images(
+        svhn.reference_file("auto", tmp_path / "data"), tmp_path / "data"
+    )
     assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn("test", served)[0])
 
 
 @pytest.mark.slow
-def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_results, official, capsys, classifier_file):
+def test_problem3_pipeline_end_to_end_on_synthetic_files(
+    tmp_path, isolated_results, official, capsys, classifier_file
+):
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
-    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--iterations", "3", "--ckpt-every", "2",
-              "--batch-size", "8", "--width", "8", "--model", str(model), "--fid-samples", "20"]
+    common = [
+        "--dataset",
+        "svhn",
+        "--data-dir",
+        str(tmp_path),
+        "--iterations",
+        "3",
+        "--ckpt-every",
+        "2",
+        "--batch-size",
+        "8",
+        "--width",
+        "8",
+        "--model",
+        str(model),
+        "--fid-samples",
+        "20",
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 20 samples < 512 feature dims
         for seed in ("0", "1"):
             train_vae.main(common + ["--seed", seed])
-            train_gan.main(common + ["--seed", seed, "--n-critic", "2", "--augment", "translation,color,cutout"])
+            train_gan.main(
+                common
+                + ["--seed", seed, "--n-critic", "2", "--augment", "translation,color,cutout"]
+            )
         qualitative.main(["--dims", "2", "--pairs", "1"])
-        fid.main(["--n", "30", "--model", str(model), "--data-dir", str(tmp_path), "--dataset", "svhn",
-                  "--train-seeds", "0,1"])
+        fid.main(
+            [
+                "--n",
+                "30",
+                "--model",
+                str(model),
+                "--data-dir",
+                str(tmp_path),
+                "--dataset",
+                "svhn",
+                "--train-seeds",
+                "0,1",
+            ]
+        )
     out = isolated_results / "problem3"
     for m in ("vae", "gan"):
-        for f in ("samples.png", "perturbations.png", "interpolation.png", "seed0/training_curves.png",
-                  "seed1/run.json"):
+        for f in (
+            "samples.png",
+            "perturbations.png",
+            "interpolation.png",
+            "seed0/training_curves.png",
+            "seed1/run.json",
+        ):
             assert (out / m / f).exists(), f"{m}/{f}"
         assert len(list((out / m / "fid_samples" / "samples").glob("*.png"))) == 30
     gan_run = json.loads((out / "gan" / "seed0" / "run.json").read_text())
-    assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3  # flags beat the recipe
+    # flags beat the recipe
+    assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3
     assert gan_run["settings"]["ema"] == train_gan.DEFAULTS["ema"] and gan_run["profile"] == "cpu"
-    assert gan_run["settings"]["reference"] == "selection"  # monitoring never uses the reported images
-    assert r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "seed0" / "values.tex").read_text()
+    # monitoring never uses the reported images
+    assert gan_run["settings"]["reference"] == "selection"
+    assert (
+        r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "seed0" / "values.tex").read_text()
+    )
     log = [r for r in read_csv(out / "gan" / "seed0" / "train_log.csv") if r["fid"] == r["fid"]]
-    assert [r["step"] for r in log] == [2, 3] and all(r["critic_gap"] == r["critic_gap"] for r in log)
+    assert [r["step"] for r in log] == [2, 3] and all(
+        r["critic_gap"] == r["critic_gap"] for r in log
+    )
     vae_log = [r for r in read_csv(out / "vae" / "seed1" / "train_log.csv") if r["fid"] == r["fid"]]
     assert all(r["valid_elbo"] < 0 and r["valid_kl"] >= 0 for r in vae_log)
     res = json.loads((out / "fid.json").read_text())
@@ -304,7 +391,11 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert res["selection"]["reference"] == "SVHN train, held-out validation split (6 images)"
     draws = res["draws"]
     assert draws["reference"] == reported["reference"] and draws["train_seed"] == 0
-    for m in ("vae", "gan"):  # the same model on 5 other sets of codes: 5 different FIDs, none the reported one
+    # the same model on 5 other sets of codes: 5 different FIDs, none the reported one
+    for m in (
+        "vae",
+        "gan",
+    ):
         fids = draws[m]["fids"]
         assert len(set(fids)) == 5 and reported[f"{m}_per_seed"]["0"] not in fids
         assert draws[m]["sd"] == pytest.approx(np.std(fids, ddof=1)) and draws[m]["sd"] > 0
@@ -312,20 +403,26 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(tmp_path, isolated_resu
     assert (out / "fid_curves.png").exists() and (out / "qualitative.json").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        score_fid.main([str(out / "gan" / "fid_samples"), "--model", str(model), "--data-dir", str(tmp_path)])
+        score_fid.main(
+            [str(out / "gan" / "fid_samples"), "--model", str(model), "--data-dir", str(tmp_path)]
+        )
     assert "FID score:" in capsys.readouterr().out
 
 
-def _straight_equals_resumed(train, common: list[str], tmp_path, model: str, modules: tuple[str, ...]) -> dict:
-    """Train 4 iterations in one go (results dir straight/) and as 2 then resumed to 4 (resumed/); assert the two
-    final checkpoints hold equal ``modules``; return the first."""
+def _straight_equals_resumed(
+    train, common: list[str], tmp_path, model: str, modules: tuple[str, ...]
+) -> dict:
+    """Train 4 iterations in one go (results dir straight/) and as 2 then resumed to 4 (resumed/);
+    assert the two final checkpoints hold equal ``modules``; return the first."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # FIDs of 4 samples in 512 dimensions
         train(common + ["--iterations", "4", "--results-dir", str(tmp_path / "straight")])
         train(common + ["--iterations", "2", "--results-dir", str(tmp_path / "resumed")])
         train(common + ["--iterations", "4", "--results-dir", str(tmp_path / "resumed")])
-    a, b = (torch.load(tmp_path / d / "problem3" / model / "seed0" / f"{model}.pt", weights_only=True)
-            for d in ("straight", "resumed"))
+    a, b = (
+        torch.load(tmp_path / d / "problem3" / model / "seed0" / f"{model}.pt", weights_only=True)
+        for d in ("straight", "resumed")
+    )
     assert a["step"] == b["step"] == 4
     for name in modules:
         for k, v in a["modules"][name].items():
@@ -337,99 +434,246 @@ def _straight_equals_resumed(train, common: list[str], tmp_path, model: str, mod
 def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
-    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
-              "--width", "8", "--model", str(model), "--fid-samples", "4", "--n-critic", "2", "--device", "cpu"]
-    _straight_equals_resumed(train_gan.main, common, tmp_path, "gan", ("generator", "critic", "generator_ema"))
-    with pytest.raises(SystemExit) as e:  # another learning rate: refused, naming it, not relabelled
-        train_gan.main(common + ["--iterations", "4", "--lr", "0.01", "--results-dir", str(tmp_path / "straight")])
+    common = [
+        "--dataset",
+        "svhn",
+        "--data-dir",
+        str(tmp_path),
+        "--ckpt-every",
+        "2",
+        "--batch-size",
+        "8",
+        "--width",
+        "8",
+        "--model",
+        str(model),
+        "--fid-samples",
+        "4",
+        "--n-critic",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    _straight_equals_resumed(
+        train_gan.main, common, tmp_path, "gan", ("generator", "critic", "generator_ema")
+    )
+    # another learning rate: refused, naming it, not relabelled
+    with pytest.raises(SystemExit) as e:
+        train_gan.main(
+            common
+            + ["--iterations", "4", "--lr", "0.01", "--results-dir", str(tmp_path / "straight")]
+        )
     err = capsys.readouterr().err
     assert e.value.code == 2 and "lr 0.001 -> 0.01" in err and "--restart" in err
-    assert json.loads((tmp_path / "straight" / "problem3" / "gan" / "seed0" / "run.json").read_text())["settings"][
-        "lr"] == 1e-3
-    with pytest.raises(SystemExit):  # another FID sample count would mix two kinds of number in one log
-        train_gan.main(common + ["--iterations", "4", "--fid-samples", "5",
-                                 "--results-dir", str(tmp_path / "straight")])
+    assert (
+        json.loads((tmp_path / "straight" / "problem3" / "gan" / "seed0" / "run.json").read_text())[
+            "settings"
+        ]["lr"]
+        == 1e-3
+    )
+    # another FID sample count would mix two kinds of number in one log
+    with pytest.raises(SystemExit):
+        train_gan.main(
+            common
+            + [
+                "--iterations",
+                "4",
+                "--fid-samples",
+                "5",
+                "--results-dir",
+                str(tmp_path / "straight"),
+            ]
+        )
     assert "fid_samples 4 -> 5" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrupted_one(tmp_path, official,
-                                                                                       classifier_file):
+def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrupted_one(
+    tmp_path, official, classifier_file
+):
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
-    common = ["--dataset", "svhn", "--data-dir", str(tmp_path), "--ckpt-every", "2", "--batch-size", "8",
-              "--width", "8", "--model", str(model), "--fid-samples", "4", "--device", "cpu", "--profile", "cpu"]
+    common = [
+        "--dataset",
+        "svhn",
+        "--data-dir",
+        str(tmp_path),
+        "--ckpt-every",
+        "2",
+        "--batch-size",
+        "8",
+        "--width",
+        "8",
+        "--model",
+        str(model),
+        "--fid-samples",
+        "4",
+        "--device",
+        "cpu",
+        "--profile",
+        "cpu",
+    ]
     # the shifts and the weight average replay exactly
-    a = _straight_equals_resumed(train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema"))
+    a = _straight_equals_resumed(
+        train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema")
+    )
     assert a["settings"]["shift"] == train_vae.DEFAULTS["shift"] > 0
-    g, _ = load_generator(tmp_path / "straight" / "problem3" / "vae" / "seed0" / "vae.pt", "cpu", "vae")
-    average = {k: v for k, v in a["modules"]["generator_ema"].items() if "running" not in k and "tracked" not in k}
+    g, _ = load_generator(
+        tmp_path / "straight" / "problem3" / "vae" / "seed0" / "vae.pt", "cpu", "vae"
+    )
+    average = {
+        k: v
+        for k, v in a["modules"]["generator_ema"].items()
+        if "running" not in k and "tracked" not in k
+    }
     assert all(torch.equal(g.state_dict()[k], v) for k, v in average.items())
     assert not torch.equal(g.state_dict()["fc.0.weight"], a["modules"]["generator"]["fc.0.weight"])
 
 
 @pytest.mark.slow
-def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official, classifier_file):
+def test_the_gpu_recipe_settings_reach_the_gan_run(
+    tmp_path, isolated_results, official, classifier_file
+):
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--profile", "gpu", "--device", "cpu",
-                        "--iterations", "1", "--width", "8", "--batch-size", "4", "--n-critic", "1",
-                        "--model", str(model), "--fid-samples", "4"])
+        train_gan.main(
+            [
+                "--dataset",
+                "svhn",
+                "--data-dir",
+                str(tmp_path),
+                "--profile",
+                "gpu",
+                "--device",
+                "cpu",
+                "--iterations",
+                "1",
+                "--width",
+                "8",
+                "--batch-size",
+                "4",
+                "--n-critic",
+                "1",
+                "--model",
+                str(model),
+                "--fid-samples",
+                "4",
+            ]
+        )
     run = json.loads((isolated_results / "problem3" / "gan" / "seed0" / "run.json").read_text())
-    assert run["profile"] == "gpu" and run["settings"]["augment"] == train_gan.PROFILES["gpu"]["augment"] != "none"
-    assert run["settings"]["ema"] == train_gan.PROFILES["gpu"]["ema"] and run["settings"]["iterations"] == 1
+    assert (
+        run["profile"] == "gpu"
+        and run["settings"]["augment"] == train_gan.PROFILES["gpu"]["augment"] != "none"
+    )
+    assert (
+        run["settings"]["ema"] == train_gan.PROFILES["gpu"]["ema"]
+        and run["settings"]["iterations"] == 1
+    )
     with pytest.raises(SystemExit):
-        train_gan.main(["--dataset", "svhn", "--data-dir", str(tmp_path), "--augment", "flip", "--iterations", "1",
-                        "--results-dir", str(tmp_path / "other"), "--model", str(model)])
+        train_gan.main(
+            [
+                "--dataset",
+                "svhn",
+                "--data-dir",
+                str(tmp_path),
+                "--augment",
+                "flip",
+                "--iterations",
+                "1",
+                "--results-dir",
+                str(tmp_path / "other"),
+                "--model",
+                str(model),
+            ]
+        )
 
 
-def test_reference_statistics_are_cached_and_a_hit_reads_no_image(tmp_path, monkeypatch, classifier_file):
+def test_reference_statistics_are_cached_and_a_hit_reads_no_image(
+    tmp_path, monkeypatch, classifier_file
+):
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8))
+    np.savez(
+        tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
+    )
     model_path = classifier_file(tmp_path / "classifier.npz")
     model = classifier.load_classifier(model_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 30 images < 512 feature dims
-        mu, sigma, description = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path,
-                                                              cache_dir=tmp_path / "cache")
-    assert description == "SVHN test, first 30 images" and mu.shape == (512,) and sigma.shape == (512, 512)
+        mu, sigma, description = frechet.reference_statistics(
+            model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
+        )
+    assert (
+        description == "SVHN test, first 30 images"
+        and mu.shape == (512,)
+        and sigma.shape == (512, 512)
+    )
 
     def no_reading(*a):
         raise AssertionError("a cache hit read the reference images")
 
     monkeypatch.setattr(frechet, "read_reference_images", no_reading)
-    mu2, sigma2, description2 = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path,
-                                                             cache_dir=tmp_path / "cache")
+    mu2, sigma2, description2 = frechet.reference_statistics(
+        model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
+    )
     assert description2 == description and np.array_equal(mu2, mu) and np.array_equal(sigma2, sigma)
-    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (31, 32, 32, 3), dtype=np.uint8))
-    with pytest.raises(AssertionError, match="cache hit read"):  # another reference file: no stale hit
-        frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache")
+    np.savez(
+        tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (31, 32, 32, 3), dtype=np.uint8)
+    )
+    # another reference file: no stale hit
+    with pytest.raises(AssertionError, match="cache hit read"):
+        frechet.reference_statistics(
+            model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
+        )
 
 
-def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(tmp_path, capsys,
-                                                                                         classifier_file):
+def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(
+    tmp_path, capsys, classifier_file
+):
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8))
+    np.savez(
+        tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    )
     model = classifier_file(tmp_path / "classifier.npz")
     dirs = []
     for name in ("student_a", "student_b"):
         (tmp_path / name / "samples").mkdir(parents=True)
         for i in range(6):
-            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(tmp_path / name / "samples" /
-                                                                                     f"{i}.png")
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / name / "samples" / f"{i}.png"
+            )
         dirs.append(str(tmp_path / name))
-    common = ["--model", str(model), "--data-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    common = [
+        "--model",
+        str(model),
+        "--data-dir",
+        str(tmp_path),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 6 samples < 512 feature dims
-        score_fid.main([*dirs, *common, "--csv", str(tmp_path / "scores.csv"),
-                        "--save-stats", str(tmp_path / "ref.npz")])
+        score_fid.main(
+            [
+                *dirs,
+                *common,
+                "--csv",
+                str(tmp_path / "scores.csv"),
+                "--save-stats",
+                str(tmp_path / "ref.npz"),
+            ]
+        )
         lines = capsys.readouterr().out.strip().splitlines()
-        assert [line.split(": FID score: ")[0] for line in lines] == dirs  # one line per directory, in order
+        assert [
+            line.split(": FID score: ")[0] for line in lines
+        ] == dirs  # one line per directory, in order
         rows = list(csv.DictReader(open(tmp_path / "scores.csv")))
-        assert [r["directory"] for r in rows] == dirs and rows[0]["reference"] == "SVHN test, first 40 images"
-        score_fid.main([dirs[1], "--reference", str(tmp_path / "ref.npz"), *common])  # the course's call, stats reused
+        assert [r["directory"] for r in rows] == dirs and rows[0][
+            "reference"
+        ] == "SVHN test, first 40 images"
+        # the course's call, stats reused
+        score_fid.main([dirs[1], "--reference", str(tmp_path / "ref.npz"), *common])
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("FID score: ")
     assert float(out[0].split()[-1]) == pytest.approx(float(rows[1]["fid"]))
@@ -439,8 +683,9 @@ def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_sta
     assert "another classifier" in capsys.readouterr().err
 
 
-def test_a_scorer_against_another_reference_keeps_the_classifier_and_scores_as_a_fresh_one(tmp_path, monkeypatch,
-                                                                                          classifier_file):
+def test_a_scorer_against_another_reference_keeps_the_classifier_and_scores_as_a_fresh_one(
+    tmp_path, monkeypatch, classifier_file
+):
     images = np.random.default_rng(0).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
     np.savez(tmp_path / "svhn_test_10k.npz", x=images)
     model_path = classifier_file(tmp_path / "classifier.npz")

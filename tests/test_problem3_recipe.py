@@ -1,4 +1,6 @@
-"""Problem 3: recipes and profiles, data and reference sets, augmentation, weight averaging, monitoring."""
+"""Problem 3: recipes and profiles, data and reference sets, augmentation, weight averaging,
+monitoring."""
+
 import argparse
 import csv
 import json
@@ -42,7 +44,8 @@ def _args_parser(model):
 
 
 def _settings(model, argv, dataset="svhn"):
-    """The settings a training script resolves, without reading data (the dataset named, never looked up)."""
+    """The settings a training script resolves, without reading data (the dataset named, never
+    looked up)."""
     script = SCRIPTS[model]
     args = _args(model, ["--dataset", dataset, "--device", "cpu", *argv])
     return resolve_training(args, model, script.DEFAULTS, script.PROFILES)[0]
@@ -58,15 +61,18 @@ def test_the_profile_follows_the_device_unless_named():
 @pytest.mark.parametrize("cpu", sorted(CPUS))
 def test_explicit_flags_win_over_quick_and_over_the_profile(monkeypatch, capsys, cpu):
     fake_cpu(monkeypatch, cpu)
-    config = _settings("gan", ["--profile", "gpu", "--quick", "--iterations", "7", "--n-critic", "3"])
-    assert config["iterations"] == 7 and config["n_critic"] == 3             # explicit
+    config = _settings(
+        "gan", ["--profile", "gpu", "--quick", "--iterations", "7", "--n-critic", "3"]
+    )
+    assert config["iterations"] == 7 and config["n_critic"] == 3  # explicit
     assert config["ckpt_every"] == train_gan.PROFILES["quick"]["ckpt_every"]  # quick
     assert config["width"] == recipe("gan", "gpu")["width"]  # profile
-    assert config["profile"] == "gpu" and config["fid_samples"] == 1000      # shared defaults
+    assert config["profile"] == "gpu" and config["fid_samples"] == 1000  # shared defaults
     plain = _settings("vae", ["--profile", "cpu"])
-    precision = {"precision": "bf16" if cpu == "bf16" else "fp32"}  # the recipe's bf16 only where it is fast
+    # the recipe's bf16 only where it is fast
+    precision = {"precision": "bf16" if cpu == "bf16" else "fp32"}
     assert {k: plain[k] for k in recipe("vae", "cpu")} == {**recipe("vae", "cpu"), **precision}
-    assert "settings: " in capsys.readouterr().out                           # printed at the start
+    assert "settings: " in capsys.readouterr().out  # printed at the start
 
 
 def test_the_parsed_arguments_hold_only_the_flags_given():
@@ -80,15 +86,23 @@ def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profil
     small = _settings("vae", ["--profile", "gpu"], "svhn-partial")
     model_and_schedule = {k: v for k, v in recipe("vae", "cpu").items() if k != "precision"}
     assert {k: small[k] for k in model_and_schedule} == model_and_schedule
-    assert small["precision"] == recipe("vae", "gpu")["precision"]  # the hardware's, not the small set's
+    # the hardware's, not the small set's
+    assert small["precision"] == recipe("vae", "gpu")["precision"]
     full = _settings("vae", ["--profile", "gpu"], "svhn")
     assert {k: full[k] for k in recipe("vae", "gpu")} == recipe("vae", "gpu")
     explicit = _settings("vae", ["--profile", "gpu", "--width", "64"], "svhn-partial")
     assert explicit["width"] == 64 and explicit["iterations"] == recipe("vae", "cpu")["iterations"]
 
 
-@pytest.mark.parametrize("flags, fast", [({"avx512f", "avx512_bf16"}, True), ({"amx_bf16"}, True),
-                                         ({"avx512f", "avx512_vnni"}, False), (set(), False)])
+@pytest.mark.parametrize(
+    "flags, fast",
+    [
+        ({"avx512f", "avx512_bf16"}, True),
+        ({"amx_bf16"}, True),
+        ({"avx512f", "avx512_vnni"}, False),
+        (set(), False),
+    ],
+)
 def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, capsys, flags, fast):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
     assert hardware.fast_bf16(torch.device("cpu")) is fast
@@ -101,20 +115,26 @@ def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, caps
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 amx_bf16\n\n"
-                       "processor\t: 1\nflags\t\t: fpu avx2 amx_bf16\n")
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 amx_bf16\n\n"
+        "processor\t: 1\nflags\t\t: fpu avx2 amx_bf16\n"
+    )
     assert read_cpu_flags(str(cpuinfo)) == {"fpu", "avx2", "amx_bf16"}
     assert read_cpu_flags(str(tmp_path / "missing")) == set()
     cpuinfo.write_text("processor\t: 0\n")  # no flags line (e.g. some ARM kernels)
     assert read_cpu_flags(str(cpuinfo)) == set()
 
 
-@pytest.mark.parametrize("argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["--iterations", "0"], ["--batch-size", "-1"], ["--ckpt-every", "x"]]
+)
 def test_counts_must_be_positive(argv, capsys):
     with pytest.raises(SystemExit) as e:
         _args("vae", argv)
     err = capsys.readouterr().err
-    assert e.value.code == 2 and ("must be at least 1" in err or "expected a positive integer, got 'x'" in err)
+    assert e.value.code == 2 and (
+        "must be at least 1" in err or "expected a positive integer, got 'x'" in err
+    )
     assert "Traceback" not in err
 
 
@@ -127,7 +147,8 @@ def test_a_cuda_device_without_a_gpu_is_one_clear_error():
         get_device("gpu0")
 
 
-# ----------------------------------------------------------------------------- data and the FID reference
+# ----------------------------------------------------------------------------- data and the FID
+# reference
 def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
     d = svhn.load_training_images("svhn-partial", shared_data)
     assert len(d["valid"]) == svhn.PARTIAL_VALID and len(d["train"]) + len(d["valid"]) == 1264
@@ -137,8 +158,9 @@ def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
     assert np.array_equal(again["valid"], d["valid"])
 
 
-def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(shared_data, tmp_path,
-                                                                                    monkeypatch):
+def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(
+    shared_data, tmp_path, monkeypatch
+):
     monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
     ref = svhn.reference_file("auto", shared_data)
     x, description = svhn.read_reference_images(ref, shared_data)
@@ -146,7 +168,8 @@ def test_without_the_official_test_file_the_reference_is_the_first_10k_test_imag
     assert description == "SVHN test, first 10,000 images" and x.shape == (10000, 32, 32, 3)
     assert path.name == "svhn_test_10k.npz"
     train = svhn.load_partial(shared_data)[0]
-    assert not {img.tobytes() for img in x[:500]} & {img.tobytes() for img in train}  # never training images
+    # never training images
+    assert not {img.tobytes() for img in x[:500]} & {img.tobytes() for img in train}
     with pytest.raises(UserError, match="test_32x32.mat"):
         svhn.reference_file("svhn-test", shared_data)
     with pytest.raises(UserError, match="unknown FID reference"):
@@ -156,11 +179,19 @@ def test_without_the_official_test_file_the_reference_is_the_first_10k_test_imag
 
 
 def test_selection_and_reported_images_are_disjoint_test_images(shared_data, monkeypatch):
-    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)  # offline
-    selection = svhn.read_reference_images(svhn.reference_file("selection", shared_data), shared_data)
+    # offline
+    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
+    selection = svhn.read_reference_images(
+        svhn.reference_file("selection", shared_data), shared_data
+    )
     reported = svhn.read_reference_images(svhn.reference_file("reported", shared_data), shared_data)
-    everything = svhn.read_reference_images(svhn.reference_file("auto", shared_data), shared_data)[0]
-    assert selection[1] == "SVHN test, images 5,000-9,999" and reported[1] == "SVHN test, images 0-4,999"
+    everything = svhn.read_reference_images(svhn.reference_file("auto", shared_data), shared_data)[
+        0
+    ]
+    assert (
+        selection[1] == "SVHN test, images 5,000-9,999"
+        and reported[1] == "SVHN test, images 0-4,999"
+    )
     assert np.array_equal(np.concatenate([reported[0], selection[0]]), everything)
     assert not {x.tobytes() for x in selection[0]} & {x.tobytes() for x in reported[0]}
     train = svhn.load_partial(shared_data)[0]
@@ -170,7 +201,9 @@ def test_selection_and_reported_images_are_disjoint_test_images(shared_data, mon
 def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
-    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: tmp_path / f"{split}.mat")
+    monkeypatch.setattr(
+        svhn, "svhn_file", lambda split, root=None, download_ok=True: tmp_path / f"{split}.mat"
+    )
     monkeypatch.setattr(svhn, "read_svhn", lambda split, root=None: (train, None))
     ref = svhn.reference_file("selection", tmp_path)
     images, description = svhn.read_reference_images(ref, tmp_path)
@@ -180,18 +213,20 @@ def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_pa
 
 
 # ----------------------------------------------------------------------------- augmentation
-@pytest.mark.parametrize("max_shift, bound", [(None, 4), (2, 2)])  # default: an eighth of 32; the VAE's 2
+# default: an eighth of 32; the VAE's 2
+@pytest.mark.parametrize("max_shift, bound", [(None, 4), (2, 2)])
 def test_translation_shifts_whole_images_with_zero_fill(max_shift, bound):
     torch.manual_seed(0)
     x = torch.rand(16, 3, 32, 32) * 2 - 1
     y = aug.translation(x, max_shift)
-    for i in range(16):  # each output is the input shifted by some (dy, dx) within +-bound, zeros elsewhere
+    # each output is the input shifted by some (dy, dx) within +-bound, zeros elsewhere
+    for i in range(16):
         found = False
         for dy in range(-bound, bound + 1):
             for dx in range(-bound, bound + 1):
                 shifted = torch.zeros_like(x[i])
-                src = x[i][:, max(dy, 0):32 + min(dy, 0), max(dx, 0):32 + min(dx, 0)]
-                shifted[:, max(-dy, 0):32 + min(-dy, 0), max(-dx, 0):32 + min(-dx, 0)] = src
+                src = x[i][:, max(dy, 0) : 32 + min(dy, 0), max(dx, 0) : 32 + min(dx, 0)]
+                shifted[:, max(-dy, 0) : 32 + min(-dy, 0), max(-dx, 0) : 32 + min(-dx, 0)] = src
                 found |= torch.equal(shifted, y[i])
         assert found, i
 
@@ -202,7 +237,8 @@ def test_augmentations_keep_shapes_pass_gradients_and_reject_unknown_names():
     assert y.shape == x.shape
     y.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
-    for hole in aug.cutout(torch.ones(8, 3, 32, 32)) == 0:  # a zero square of side 16, clipped at the border
+    # a zero square of side 16, clipped at the border
+    for hole in aug.cutout(torch.ones(8, 3, 32, 32)) == 0:
         rows, cols = hole[0].any(1).nonzero().ravel(), hole[0].any(0).nonzero().ravel()
         assert 8 <= len(rows) <= 16 and 8 <= len(cols) <= 16
         assert hole[0].sum() == len(rows) * len(cols) and (hole == hole[0]).all()
@@ -212,15 +248,16 @@ def test_augmentations_keep_shapes_pass_gradients_and_reject_unknown_names():
         aug.parse_policy("translation,flip")
 
 
-# ----------------------------------------------------------------------------- weight averaging, batch norm
+# ----------------------------------------------------------------------------- weight averaging,
+# batch norm
 def test_ema_update_warms_up_then_uses_the_decay():
     a, m = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
     with torch.no_grad():
         a.weight.fill_(0.0)
         m.weight.fill_(1.0)
-    ema_update(a, m, decay=0.999, step=0)          # d = min(0.999, 1/10) = 0.1
+    ema_update(a, m, decay=0.999, step=0)  # d = min(0.999, 1/10) = 0.1
     assert a.weight.item() == pytest.approx(0.9)
-    ema_update(a, m, decay=0.5, step=1000)         # d = 0.5
+    ema_update(a, m, decay=0.5, step=1000)  # d = 0.5
     assert a.weight.item() == pytest.approx(0.95)
 
 
@@ -256,8 +293,12 @@ def test_validation_elbo_leaves_the_training_random_stream_untouched():
     first = validation_elbo(e, g, x, 127.5, batch_size=4)
     after = torch.rand(1)
     torch.manual_seed(1)
-    assert validation_elbo(e, g, x, 127.5, batch_size=4) == first and torch.equal(torch.rand(1), after)
-    assert first["valid_elbo"] == pytest.approx(-(first["valid_kl"] + first["valid_reconstruction"]), rel=1e-6)
+    assert validation_elbo(e, g, x, 127.5, batch_size=4) == first and torch.equal(
+        torch.rand(1), after
+    )
+    assert first["valid_elbo"] == pytest.approx(
+        -(first["valid_kl"] + first["valid_reconstruction"]), rel=1e-6
+    )
     assert first["valid_kl"] > 0
 
 
@@ -281,7 +322,8 @@ def test_sampling_generator_is_a_recalibrated_copy():
     g = Generator(width=4)
     before = {k: v.clone() for k, v in g.state_dict().items()}
     s = sampling_generator(g)
-    assert all(torch.equal(v, g.state_dict()[k]) for k, v in before.items())  # the trained generator is untouched
+    # the trained generator is untouched
+    assert all(torch.equal(v, g.state_dict()[k]) for k, v in before.items())
     assert not s.training and not torch.equal(s.fc[1].running_mean, g.fc[1].running_mean)
     assert torch.equal(s.fc[0].weight, g.fc[0].weight)
 
@@ -295,20 +337,32 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
     def run(name, scale, fid, **other):
         d = root / "vae" / name
         d.mkdir(parents=True)
-        (d / "run.json").write_text(json.dumps({"settings": {**base, "pixel_scale": scale, "run": name, **other}}))
-        rec = 0.5 * 3072 * np.log(2 * np.pi) + 0.5 * scale ** 2 * 3072 * 0.01  # a mean squared error of 0.01
-        (d / "train_log.csv").write_text(f"step,fid,valid_kl,valid_reconstruction\n10,{fid},{scale},{rec}\n")
+        (d / "run.json").write_text(
+            json.dumps({"settings": {**base, "pixel_scale": scale, "run": name, **other}})
+        )
+        # a mean squared error of 0.01
+        rec = 0.5 * 3072 * np.log(2 * np.pi) + 0.5 * scale**2 * 3072 * 0.01
+        (d / "train_log.csv").write_text(
+            f"step,fid,valid_kl,valid_reconstruction\n10,{fid},{scale},{rec}\n"
+        )
 
     run("seed0", 127.5, 40000.0)
     run("scale-4", 4.0, 30000.0)
-    run("scale-127.5", 127.5, 41000.0)  # the same scale as the first seed's run: that run is the point
+    # the same scale as the first seed's run: that run is the point
+    run("scale-127.5", 127.5, 41000.0)
     run("scale-16", 16.0, 35000.0, lr=0.01)  # another learning rate: not a point of this curve
     pixel_scale.main(["--results-dir", str(tmp_path)])
     rows = list(csv.DictReader(open(root / "pixel_scale.csv")))
-    assert [(float(r["pixel_scale"]), r["run"]) for r in rows] == [(4.0, "scale-4"), (127.5, "seed0")]
+    assert [(float(r["pixel_scale"]), r["run"]) for r in rows] == [
+        (4.0, "scale-4"),
+        (127.5, "seed0"),
+    ]
     assert all(abs(float(r["valid_mse"]) - 0.01) < 1e-9 for r in rows)
     values = (root / "pixel_scale_values.tex").read_text()
-    assert r"\newcommand{\PthreeScaleBest}{4}" in values and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
+    assert (
+        r"\newcommand{\PthreeScaleBest}{4}" in values
+        and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
+    )
     assert (root / "pixel_scale.png").exists()
 
 
@@ -326,12 +380,24 @@ def test_the_pixel_scale_curve_compares_every_run_at_the_last_checkpoint_they_al
         rows = "".join(f"{step},{fid},1.0,{0.5 * 3072 * np.log(2 * np.pi)}\n" for step, fid in fids)
         (d / "train_log.csv").write_text("step,fid,valid_kl,valid_reconstruction\n" + rows)
 
-    run("seed0", 3.0, 6, [(2, 50000.0), (4, 30000.0), (6, 20000.0)])  # the recipe's run, twice as long
-    run("scale-1", 1.0, 3, [(2, 45000.0), (3, 44000.0)])  # no checkpoint at 4: the runs meet at step 2
+    # the recipe's run, twice as long
+    run("seed0", 3.0, 6, [(2, 50000.0), (4, 30000.0), (6, 20000.0)])
+    # no checkpoint at 4: the runs meet at step 2
+    run("scale-1", 1.0, 3, [(2, 45000.0), (3, 44000.0)])
     run("scale-16", 16.0, 4, [(2, 60000.0), (4, 35000.0)])
-    rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0, "iterations": 6}, root / "vae" / "seed0")
-    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(1.0, 2, 45000.0), (3.0, 2, 50000.0),
-                                                                       (16.0, 2, 60000.0)]
+    rows = pixel_scale.sweep_runs(
+        root, {**base, "pixel_scale": 3.0, "iterations": 6}, root / "vae" / "seed0"
+    )
+    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [
+        (1.0, 2, 45000.0),
+        (3.0, 2, 50000.0),
+        (16.0, 2, 60000.0),
+    ]
     assert all(isinstance(r["step"], int) for r in rows)  # printed as "2 iterations", not "2.0"
-    rows = pixel_scale.sweep_runs(root, {**base, "pixel_scale": 3.0}, root / "vae" / "seed0", scales=[16.0])
-    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [(3.0, 4, 30000.0), (16.0, 4, 35000.0)]
+    rows = pixel_scale.sweep_runs(
+        root, {**base, "pixel_scale": 3.0}, root / "vae" / "seed0", scales=[16.0]
+    )
+    assert [(r["pixel_scale"], r["step"], r["fid"]) for r in rows] == [
+        (3.0, 4, 30000.0),
+        (16.0, 4, 35000.0),
+    ]

@@ -1,7 +1,9 @@
-"""Hostile and careless input: no silent wrong result, no lost work, no traceback (docs/reliability.md).
+"""Hostile and careless input: no silent wrong result, no lost work, no traceback
+(docs/reliability.md).
 
-Each test names the family it probes; each asserts the exit code or error, the one line, and that nothing was
-lost or mislabelled."""
+Each test names the family it probes; each asserts the exit code or error, the one line, and that
+nothing was lost or mislabelled."""
+
 import errno
 import json
 import pathlib
@@ -30,11 +32,14 @@ from utils.training import ResumableRun, directory_lock, load_checkpoint, save_c
 
 
 def _fails(main, argv, capsys, *needles) -> str:
-    """Run a script's main: it must exit 2 with one 'error:' line holding every needle; returns that line."""
+    """Run a script's main: it must exit 2 with one 'error:' line holding every needle; returns that
+    line."""
     with pytest.raises(SystemExit) as e:
         main(argv)
     err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error:") or "error: argument" in line]
+    lines = [
+        line for line in err.splitlines() if line.startswith("error:") or "error: argument" in line
+    ]
     assert e.value.code == 2 and len(lines) == 1, err
     assert "Traceback" not in err
     for needle in needles:
@@ -44,26 +49,41 @@ def _fails(main, argv, capsys, *needles) -> str:
 
 def _training_checkpoint(path, module, *, step, num_steps, meta=None):
     """A checkpoint as ResumableRun writes it, of ``module`` at ``step`` of ``num_steps``."""
-    return save_checkpoint(path, {"step": step, "num_steps": num_steps, "history": [], "meta": meta or {},
-                                  "settings": {}, "modules": {k: m.state_dict() for k, m in module.items()},
-                                  "optimizers": {}})
+    return save_checkpoint(
+        path,
+        {
+            "step": step,
+            "num_steps": num_steps,
+            "history": [],
+            "meta": meta or {},
+            "settings": {},
+            "modules": {k: m.state_dict() for k, m in module.items()},
+            "optimizers": {},
+        },
+    )
 
 
 def _mnist_npz(root: pathlib.Path) -> pathlib.Path:
     rng = np.random.default_rng(0)
     root.mkdir(parents=True, exist_ok=True)
-    np.savez(root / "binarized_mnist.npz", **{s: rng.integers(0, 256, (20, 98), dtype=np.uint8)
-                                               for s in ("train", "valid", "test")})
+    np.savez(
+        root / "binarized_mnist.npz",
+        **{s: rng.integers(0, 256, (20, 98), dtype=np.uint8) for s in ("train", "valid", "test")},
+    )
     return root
 
 
 # 1. A download that fails its checksum is never used; every conversion checks what it converts.
-def test_a_rejected_download_is_deleted_and_a_wrong_local_file_is_never_converted(tmp_path, http_server):
+def test_a_rejected_download_is_deleted_and_a_wrong_local_file_is_never_converted(
+    tmp_path, http_server
+):
     served, url = http_server
     rng = np.random.default_rng(0)
     for split in p2data.SPLITS:
         x = (rng.random((3, 784)) > 0.5).astype(np.uint8)
-        (served / f"binarized_mnist_{split}.amat").write_text("\n".join(" ".join(map(str, r)) for r in x) + "\n")
+        (served / f"binarized_mnist_{split}.amat").write_text(
+            "\n".join(" ".join(map(str, r)) for r in x) + "\n"
+        )
     with pytest.raises(UserError, match="checksum mismatch; the download is corrupt"):
         p2data.fetch_amat(tmp_path, url)  # the official checksums: these files fail them
     assert not list(tmp_path.glob("*.amat")) and not (tmp_path / "binarized_mnist.npz").exists()
@@ -80,7 +100,7 @@ def test_a_corrupted_or_non_finite_checkpoint_is_refused(tmp_path):
     path = _training_checkpoint(tmp_path / "vae.pt", {"vae": VAE()}, step=2, num_steps=2)
     load_checkpoint(path)
     data = bytearray(path.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 4096] = b"\xff" * 4096
+    data[len(data) // 2 : len(data) // 2 + 4096] = b"\xff" * 4096
     path.write_bytes(bytes(data))
     with pytest.raises(UserError, match="corrupt"):
         load_checkpoint(path)
@@ -92,40 +112,77 @@ def test_a_corrupted_or_non_finite_checkpoint_is_refused(tmp_path):
         load_checkpoint(path)
 
 
-# 3. An unfinished training is not evaluated as if done; results record the model's step and settings.
+# 3. An unfinished training is not evaluated as if done; results record the model's step and
+# settings.
 def test_an_unfinished_training_is_refused_or_used_loudly_and_recorded(tmp_path, capsys):
     data = _mnist_npz(tmp_path / "data")
     ckpt = _training_checkpoint(tmp_path / "vae.pt", {"vae": VAE()}, step=3, num_steps=20)
-    argv = ["--checkpoint", str(ckpt), "--data-dir", str(data), "--results-dir", str(tmp_path / "r"), "--k", "2",
-            "--eval-images", "4", "--sweep-images", "2", "--sweep-max-k", "2"]
+    argv = [
+        "--checkpoint",
+        str(ckpt),
+        "--data-dir",
+        str(data),
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--k",
+        "2",
+        "--eval-images",
+        "4",
+        "--sweep-images",
+        "2",
+        "--sweep-max-k",
+        "2",
+    ]
     _fails(evaluate.main, argv, capsys, "at step 3 of 20", "has not finished")
     assert not (tmp_path / "r" / "problem2" / "evaluation.json").exists()
     evaluate.main(argv + ["--allow-unfinished"])
     assert "unfinished checkpoint" in capsys.readouterr().err
     record = json.loads((tmp_path / "r" / "problem2" / "evaluation.json").read_text())
     assert record["model"]["step"] == 3 and record["model"]["checkpoint"] == str(ckpt)
-    gan = _training_checkpoint(tmp_path / "gan.pt", {"generator": Generator(width=8)}, step=5, num_steps=10,
-                               meta={"model": "gan", "width": 8})
+    gan = _training_checkpoint(
+        tmp_path / "gan.pt",
+        {"generator": Generator(width=8)},
+        step=5,
+        num_steps=10,
+        meta={"model": "gan", "width": 8},
+    )
     with pytest.raises(UserError, match="at step 5 of 10"):
         load_generator(gan, "cpu", "gan")
 
 
 # 4. Non-finite settings are refused up front; a training that diverges stops, naming the step.
-@pytest.mark.parametrize("main, argv", [
-    (p2_train.main, ["--lr", "inf"]), (p2_train.main, ["--lr", "nan"]), (density_estimation.main, ["--lr", "inf"]),
-    (sweep.main, ["--lam", "nan"]), (train_gan.main, ["--lam", "nan"]), (train_vae.main, ["--lr", "inf"]),
-    (qualitative.main, ["--eps", "nan"])])
+@pytest.mark.parametrize(
+    "main, argv",
+    [
+        (p2_train.main, ["--lr", "inf"]),
+        (p2_train.main, ["--lr", "nan"]),
+        (density_estimation.main, ["--lr", "inf"]),
+        (sweep.main, ["--lam", "nan"]),
+        (train_gan.main, ["--lam", "nan"]),
+        (train_vae.main, ["--lr", "inf"]),
+        (qualitative.main, ["--eps", "nan"]),
+    ],
+)
 def test_non_finite_values_are_refused_before_any_work(main, argv, capsys, tmp_path):
     _fails(main, argv + ["--results-dir", str(tmp_path)], capsys, "finite")
     assert not any(tmp_path.rglob("*.*"))
 
 
 def test_a_diverging_training_stops_naming_the_step_and_nan_images_get_no_fid(tmp_path):
-    with ResumableRun(tmp_path / "m.pt", tmp_path / "log.csv", {"m": torch.nn.Linear(2, 2)}, {}, num_steps=3,
-                      settings={}, desc="toy") as run:
+    with ResumableRun(
+        tmp_path / "m.pt",
+        tmp_path / "log.csv",
+        {"m": torch.nn.Linear(2, 2)},
+        {},
+        num_steps=3,
+        settings={},
+        desc="toy",
+    ) as run:
         for step in run.steps():
             if step == 1:
-                with pytest.raises(UserError, match=r"toy: the loss is nan at step 2: training diverged"):
+                with pytest.raises(
+                    UserError, match=r"toy: the loss is nan at step 2: training diverged"
+                ):
                     run.finite(torch.tensor(float("nan")), step)
                 break
             assert run.finite(torch.tensor(1.5), step) == 1.5
@@ -136,7 +193,8 @@ def test_a_diverging_training_stops_naming_the_step_and_nan_images_get_no_fid(tm
         generate_uint8(g, torch.randn(4, 100))
 
 
-# 6 and 15. Report paths: relative results made absolute for LaTeX; characters LaTeX cannot take refused early.
+# 6 and 15. Report paths: relative results made absolute for LaTeX; characters LaTeX cannot take
+# refused early.
 def test_the_report_gets_an_absolute_results_path_and_refuses_latex_specials(tmp_path, monkeypatch):
     report = tmp_path / "report"
     report.mkdir()
@@ -144,9 +202,17 @@ def test_the_report_gets_an_absolute_results_path_and_refuses_latex_specials(tmp
     monkeypatch.chdir(tmp_path)
     calls = []
     monkeypatch.setattr(reproduce.shutil, "which", lambda name: "/usr/bin/" + name)
-    monkeypatch.setattr(reproduce.subprocess, "run", lambda cmd, **kw: calls.append(cmd) or
-                        type("R", (), {"returncode": 1, "stdout": "! Undefined control sequence.\n"})())
-    with pytest.raises(UserError, match=r"LaTeX failed \(! Undefined control sequence.\); no report.pdf written"):
+    monkeypatch.setattr(
+        reproduce.subprocess,
+        "run",
+        lambda cmd, **kw: (
+            calls.append(cmd)
+            or type("R", (), {"returncode": 1, "stdout": "! Undefined control sequence.\n"})()
+        ),
+    )
+    with pytest.raises(
+        UserError, match=r"LaTeX failed \(! Undefined control sequence.\); no report.pdf written"
+    ):
         reproduce.build_report(pathlib.Path("relative/results"), "quick", report)
     config = (report / "results" / "config.tex").read_text()
     assert f"{tmp_path}/relative/results/" in config
@@ -159,13 +225,16 @@ def test_the_report_gets_an_absolute_results_path_and_refuses_latex_specials(tmp
 # 8. Sample images of 16 bits per pixel; a forged or damaged statistics file.
 def test_16_bit_pngs_are_read_at_their_level_not_as_white(tmp_path):
     (tmp_path / "s").mkdir()
-    Image.fromarray(np.full((32, 32), 32896, dtype=np.uint16)).save(tmp_path / "s" / "grey.png")  # 50% grey
+    # 50% grey
+    Image.fromarray(np.full((32, 32), 32896, dtype=np.uint16)).save(tmp_path / "s" / "grey.png")
     assert Image.open(tmp_path / "s" / "grey.png").mode.startswith("I")
     x = images.load_images([tmp_path / "s" / "grey.png"])
     assert x.shape == (1, 32, 32, 3) and (x == 128).all()
 
 
-def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_path, capsys, classifier_file):
+def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(
+    tmp_path, capsys, classifier_file
+):
     mu, sigma = np.zeros(4), np.eye(4)
     path = frechet.write_stats(tmp_path / "s.npz", mu, sigma, "test set", "abc", "def")
     assert frechet.read_stats(path, "abc")[2] == "test set"
@@ -176,15 +245,22 @@ def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_pa
     np.savez(path, **forged)
     with pytest.raises(UserError, match="do not match their checksum"):
         frechet.read_stats(path, "abc")
-    np.savez(tmp_path / "svhn_test_10k.npz", x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8))
+    np.savez(
+        tmp_path / "svhn_test_10k.npz",
+        x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8),
+    )
     model_path = classifier_file(tmp_path / "clf.npz")
     model = load_classifier(model_path)
     with pytest.warns(RuntimeWarning):
-        first = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache")
+        first = frechet.reference_statistics(
+            model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
+        )
     cache = next((tmp_path / "cache").glob("*.npz"))
     cache.write_bytes(cache.read_bytes()[:100])  # truncated
     with pytest.warns(RuntimeWarning):
-        again = frechet.reference_statistics(model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache")
+        again = frechet.reference_statistics(
+            model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
+        )
     assert "recomputing" in capsys.readouterr().err and np.array_equal(first[0], again[0])
 
 
@@ -192,40 +268,67 @@ def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(tmp_pa
 def test_a_second_run_on_the_same_directory_is_refused_naming_the_first(tmp_path):
     with directory_lock(tmp_path):
         with pytest.raises(UserError, match=r"in use by a run still going \(process \d+\)"):
-            ResumableRun(tmp_path / "m.pt", tmp_path / "log.csv", {"m": torch.nn.Linear(2, 2)}, {}, num_steps=1,
-                         settings={}, desc="toy")
-    with ResumableRun(tmp_path / "m.pt", tmp_path / "log.csv", {"m": torch.nn.Linear(2, 2)}, {}, num_steps=1,
-                      settings={}, desc="toy"):
+            ResumableRun(
+                tmp_path / "m.pt",
+                tmp_path / "log.csv",
+                {"m": torch.nn.Linear(2, 2)},
+                {},
+                num_steps=1,
+                settings={},
+                desc="toy",
+            )
+    with ResumableRun(
+        tmp_path / "m.pt",
+        tmp_path / "log.csv",
+        {"m": torch.nn.Linear(2, 2)},
+        {},
+        num_steps=1,
+        settings={},
+        desc="toy",
+    ):
         pass  # free again once the first run ends
 
 
 # 10. Out-of-range values: one line, exit 2, before any training time is spent.
-@pytest.mark.parametrize("main, argv, needle", [
-    (sweep.main, ["--seed", "-1"], "seed"), (sweep.main, [f"--seed={2 ** 32}"], "seed"),
-    (sweep.main, ["--lr=-0.001"], "above 0"), (sweep.main, ["--lam=-5"], "at least 10"),
-    (sweep.main, ["--batch-size", "1e12"], "positive integer"),
-    (sweep.main, ["--batch-size", str(10 ** 12)], "GiB"),
-    (density_estimation.main, ["--batch-size", str(10 ** 13)], "GiB"),
-    (train_gan.main, ["--fid-samples", "1"], "at least 2"),
-    (train_gan.main, ["--dataset", "svhn-partial", "--device", "cpu", "--width", "1000000"], "GiB"),
-    (train_gan.main, ["--ema", "1"], "[0, 1)"),
-    (evaluate.main, ["--k", str(10 ** 8)], "GiB"),
-    (qualitative.main, ["--pairs", str(10 ** 9)], "GiB"),
-])
+@pytest.mark.parametrize(
+    "main, argv, needle",
+    [
+        (sweep.main, ["--seed", "-1"], "seed"),
+        (sweep.main, [f"--seed={2**32}"], "seed"),
+        (sweep.main, ["--lr=-0.001"], "above 0"),
+        (sweep.main, ["--lam=-5"], "at least 10"),
+        (sweep.main, ["--batch-size", "1e12"], "positive integer"),
+        (sweep.main, ["--batch-size", str(10**12)], "GiB"),
+        (density_estimation.main, ["--batch-size", str(10**13)], "GiB"),
+        (train_gan.main, ["--fid-samples", "1"], "at least 2"),
+        (
+            train_gan.main,
+            ["--dataset", "svhn-partial", "--device", "cpu", "--width", "1000000"],
+            "GiB",
+        ),
+        (train_gan.main, ["--ema", "1"], "[0, 1)"),
+        (evaluate.main, ["--k", str(10**8)], "GiB"),
+        (qualitative.main, ["--pairs", str(10**9)], "GiB"),
+    ],
+)
 def test_out_of_range_values_are_one_line_before_any_work(main, argv, needle, capsys, tmp_path):
     _fails(main, argv + ["--results-dir", str(tmp_path)], capsys, needle)
     assert not any(tmp_path.rglob("*.*"))
 
 
 # 11. Devices this project cannot use.
-@pytest.mark.parametrize("name", ["mps", "xpu", "meta", "foo", "cuda:7" if torch.cuda.is_available() else "cuda"])
+@pytest.mark.parametrize(
+    "name", ["mps", "xpu", "meta", "foo", "cuda:7" if torch.cuda.is_available() else "cuda"]
+)
 def test_unusable_devices_are_one_clear_error(name):
     with pytest.raises(UserError, match=f"--device {name}|unknown device"):
         get_device(name)
 
 
 # 12. A full disk while writing a checkpoint or an output.
-def test_a_full_disk_keeps_the_previous_checkpoint_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+def test_a_full_disk_keeps_the_previous_checkpoint_names_the_file_and_leaves_no_temporary(
+    tmp_path, monkeypatch
+):
     path = save_checkpoint(tmp_path / "m.pt", {"step": 1})
     before = path.read_bytes()
 
@@ -233,13 +336,18 @@ def test_a_full_disk_keeps_the_previous_checkpoint_names_the_file_and_leaves_no_
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pathlib.Path, "write_bytes", no_space)
-    with pytest.raises(WriteError, match=r"no space left on the device writing .*m\.pt \(.* MiB free, .* MiB needed"):
+    with pytest.raises(
+        WriteError,
+        match=r"no space left on the device writing .*m\.pt \(.* MiB free, .* MiB needed",
+    ):
         save_checkpoint(path, {"step": 2, "w": torch.zeros(1000)})
     monkeypatch.undo()
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.pt"]
 
     def torch_full_disk(tmp):
-        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 1234 vs 1000")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:626] . unexpected pos 1234 vs 1000"
+        )
 
     with pytest.raises(WriteError, match="no space left"):
         atomic_write(tmp_path / "x.pt", torch_full_disk)
@@ -248,7 +356,10 @@ def test_a_full_disk_keeps_the_previous_checkpoint_names_the_file_and_leaves_no_
 
 # 13. An unwritable FID cache is a note; the FID is still given.
 def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys, classifier_file):
-    np.savez(tmp_path / "svhn_test_10k.npz", x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8))
+    np.savez(
+        tmp_path / "svhn_test_10k.npz",
+        x=np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), np.uint8),
+    )
     model_path = classifier_file(tmp_path / "clf.npz")
 
     def read_only(*a, **k):
@@ -256,18 +367,25 @@ def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys, class
 
     monkeypatch.setattr(frechet, "write_stats", read_only)
     with pytest.warns(RuntimeWarning):
-        mu, _, _ = frechet.reference_statistics(load_classifier(model_path), model_path, "svhn-test-10k", tmp_path,
-                                                tmp_path / "cache")
+        mu, _, _ = frechet.reference_statistics(
+            load_classifier(model_path), model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
+        )
     assert mu.shape == (512,) and "not cached" in capsys.readouterr().err
 
 
 # 14. fid.py and the evaluations on odd inputs.
 def test_fid_inputs_wrong_kind_missing_log_symlink_and_nan_classifier(tmp_path, capsys):
-    gan = _training_checkpoint(tmp_path / "vae.pt", {"generator": Generator(width=8)}, step=1, num_steps=1,
-                               meta={"model": "gan", "width": 8})
+    gan = _training_checkpoint(
+        tmp_path / "vae.pt",
+        {"generator": Generator(width=8)},
+        step=1,
+        num_steps=1,
+        meta={"model": "gan", "width": 8},
+    )
     with pytest.raises(UserError, match="holds a gan training, not a vae one"):
         load_generator(gan, "cpu", "vae")
-    fid.fid_curves(tmp_path, [0], 100.0, tmp_path / "curves.png")  # no train_log.csv: a note, no failure
+    # no train_log.csv: a note, no failure
+    fid.fid_curves(tmp_path, [0], 100.0, tmp_path / "curves.png")
     assert "no FID curve" in capsys.readouterr().err and (tmp_path / "curves.png").exists()
     target = tmp_path / "elsewhere"
     (target / "keep").mkdir(parents=True)
@@ -283,12 +401,18 @@ def test_fid_inputs_wrong_kind_missing_log_symlink_and_nan_classifier(tmp_path, 
 
 # 15. Messages that name the real problem.
 def test_messages_name_the_missing_split_and_the_missing_local_file(tmp_path):
-    np.savez(tmp_path / "binarized_mnist.npz", train=np.zeros((2, 98), np.uint8), valid=np.zeros((2, 98), np.uint8))
+    np.savez(
+        tmp_path / "binarized_mnist.npz",
+        train=np.zeros((2, 98), np.uint8),
+        valid=np.zeros((2, 98), np.uint8),
+    )
     with pytest.raises(UserError, match=r"no test split \(it holds train, valid\)"):
         p2data.load_binarized_mnist(tmp_path, download_ok=False)
     (tmp_path / "binarized_mnist.npz").unlink()
     (tmp_path / "binarized_mnist_train.amat").write_text("0 " * 784)
-    with pytest.raises(UserError, match="holds binarized_mnist_train.amat but not binarized_mnist_valid.amat") as e:
+    with pytest.raises(
+        UserError, match="holds binarized_mnist_train.amat but not binarized_mnist_valid.amat"
+    ) as e:
         p2data.load_binarized_mnist(tmp_path)
     assert "download" not in str(e.value)
 

@@ -28,11 +28,11 @@ def test_a_step_is_stale_when_its_checkpoint_input_is_newer_or_missing(tmp_path)
     _touch(tmp_path, EVAL.inputs, now)
     _touch(tmp_path, EVAL.outputs, now + 10)
     assert up_to_date(tmp_path, EVAL, "full", "cpu")
-    assert not up_to_date(tmp_path, EVAL, "quick", "cpu")           # made in another profile
-    _touch(tmp_path, EVAL.inputs, now + 20)                  # the model was retrained
+    assert not up_to_date(tmp_path, EVAL, "quick", "cpu")  # made in another profile
+    _touch(tmp_path, EVAL.inputs, now + 20)  # the model was retrained
     assert not up_to_date(tmp_path, EVAL, "full", "cpu")
     _touch(tmp_path, EVAL.outputs, now + 30)
-    (tmp_path / EVAL.outputs[0]).unlink()                    # an output is missing
+    (tmp_path / EVAL.outputs[0]).unlink()  # an output is missing
     assert not up_to_date(tmp_path, EVAL, "full", "cpu")
 
 
@@ -64,15 +64,16 @@ def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
 
 
 @pytest.mark.slow
-def test_the_main_job_fails_when_the_built_report_is_missing_results(tmp_path, isolated_results, monkeypatch,
-                                                                     capfd):
-    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)             # every step done already
+def test_the_main_job_fails_when_the_built_report_is_missing_results(
+    tmp_path, isolated_results, monkeypatch, capfd
+):
+    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)  # every step done already
     monkeypatch.setattr(reproduce, "build_report", lambda *a: tmp_path / "report.pdf")  # not built
     with pytest.raises(SystemExit) as e:
         reproduce.main([])
     err = capfd.readouterr().err
     assert e.value.code == 2 and "report.pdf does not exist" in err and "missing results" in err
-    reproduce.main(["--only", "Problem 1"])                                   # part of the job: not checked
+    reproduce.main(["--only", "Problem 1"])  # part of the job: not checked
     assert "not checked" in capfd.readouterr().out
 
 
@@ -81,7 +82,8 @@ def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, m
     results = isolated_results
     _touch(results, TRAIN.checkpoints, 1000.0)
     reproduce.record_step_time(results, TRAIN.name, 900.0, "cpu")
-    trains = []  # whether the fake script trains (rewrites its checkpoint) or resumes a finished one
+    # whether the fake script trains (rewrites its checkpoint) or resumes a finished one
+    trains = []
 
     def fake_script(cmd, env):
         if trains:
@@ -100,12 +102,19 @@ def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, m
 
 def test_each_seed_is_a_training_step_and_the_report_shows_the_first_seed_only():
     names = [s.name for s in STEPS]
-    assert [n for n in names if n.startswith("Problem 3 VAE")] == [f"Problem 3 VAE seed {k}" for k in (0, 1, 2)]
-    assert GAN.args == ["--seed", "1"] and GAN.checkpoints == ["problem3/gan/seed1/gan.pt"] and not GAN.figures
+    assert [n for n in names if n.startswith("Problem 3 VAE")] == [
+        f"Problem 3 VAE seed {k}" for k in (0, 1, 2)
+    ]
+    assert (
+        GAN.args == ["--seed", "1"]
+        and GAN.checkpoints == ["problem3/gan/seed1/gan.pt"]
+        and not GAN.figures
+    )
     fid = next(s for s in STEPS if s.name == "Problem 3 FID")
     assert fid.args == ["--train-seeds", "0,1,2"] and len(fid.inputs) == 6
     shown = {f for s in STEPS for f in s.figures + s.values}
-    assert shown == {f for s in steps((0,)) for f in s.figures + s.values}  # the report does not depend on seeds
+    # the report does not depend on seeds
+    assert shown == {f for s in steps((0,)) for f in s.figures + s.values}
     assert "problem3/vae/seed0/training_curves.png" in shown
 
 
@@ -114,5 +123,10 @@ def test_a_step_s_code_is_what_its_script_imports():
     assert {"problem1/sweep.py", "problem1/divergences.py", "samplers.py", "utils/cli.py"} <= rel
     assert not any(f.startswith(("problem2", "problem3")) or f == "score_fid.py" for f in rel)
     gan = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem3/train_gan.py")}
-    assert {"problem1/critics.py", "problem3/augment.py", "problem3/frechet.py", "utils/training.py"} <= gan
+    assert {
+        "problem1/critics.py",
+        "problem3/augment.py",
+        "problem3/frechet.py",
+        "utils/training.py",
+    } <= gan
     assert "problem2/model.py" not in gan

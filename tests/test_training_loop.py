@@ -1,4 +1,6 @@
-"""Resumable runs (utils.training): refusing mismatched checkpoints, extending, Ctrl-C, RNG state."""
+"""Resumable runs (utils.training): refusing mismatched checkpoints, extending, Ctrl-C, RNG
+state."""
+
 import random
 
 import numpy as np
@@ -22,8 +24,16 @@ def _run(tmp_path, steps, settings, step_fn=None, restart=False):
         return {"loss": loss.item()}
 
     step_fn = step_fn or default_step
-    with ResumableRun(tmp_path / "m.pt", tmp_path / "log.csv", {"m": model}, {"o": opt}, num_steps=steps,
-                      settings=settings, desc="toy", restart=restart) as run:
+    with ResumableRun(
+        tmp_path / "m.pt",
+        tmp_path / "log.csv",
+        {"m": model},
+        {"o": opt},
+        num_steps=steps,
+        settings=settings,
+        desc="toy",
+        restart=restart,
+    ) as run:
         for i in run.steps():
             run.log(i, step_fn(i))
             if run.due(i, 2):
@@ -39,7 +49,9 @@ def test_a_checkpoint_made_with_other_settings_is_refused_naming_them(tmp_path):
     with pytest.raises(UserError, match="data 'abc' -> 'xyz'"):
         _run(tmp_path, 4, {"lr": 0.1, "data": "xyz"})
     rows = _run(tmp_path, 4, {"lr": 0.5, "data": "abc"}, restart=True)  # starts over
-    assert len(rows) == 4 and torch.load(tmp_path / "m.pt", weights_only=True)["settings"]["lr"] == 0.5
+    assert (
+        len(rows) == 4 and torch.load(tmp_path / "m.pt", weights_only=True)["settings"]["lr"] == 0.5
+    )
 
 
 def test_fewer_steps_than_the_checkpoint_is_refused_and_more_extend_it(tmp_path, capsys):
@@ -66,9 +78,9 @@ def test_ctrl_c_reports_the_step_and_the_checkpoint_kept(tmp_path):
 def test_rng_state_round_trip_restores_the_numpy_and_python_positions():
     np.random.seed(1)
     random.seed(1)
-    np.random.rand(3)                   # mid-stream, not at a block boundary
-    np.random.standard_normal()         # leaves a cached Gaussian in numpy's legacy state
-    random.gauss(0, 1)                  # and in Python's
+    np.random.rand(3)  # mid-stream, not at a block boundary
+    np.random.standard_normal()  # leaves a cached Gaussian in numpy's legacy state
+    random.gauss(0, 1)  # and in Python's
     saved = rng_state()
     expected = (np.random.rand(5), np.random.standard_normal(), random.gauss(0, 1), torch.rand(3))
     np.random.seed(99)
@@ -86,13 +98,19 @@ def test_settings_are_defaults_then_layers_then_quick_then_explicit_flags():
     ap.add_argument("--lr", type=float)
 
     def resolve(argv):
-        return cfg.resolve(ap.parse_args(argv), {"steps": 2000, "lr": 0.1}, {"lr": 0.2}, quick={"steps": 300})
+        return cfg.resolve(
+            ap.parse_args(argv), {"steps": 2000, "lr": 0.1}, {"lr": 0.2}, quick={"steps": 300}
+        )
 
     assert resolve([]) == {**cfg.COMMON, "steps": 2000, "lr": 0.2}
     assert resolve(["--quick"])["steps"] == 300 and resolve(["--quick"])["quick"] is True
     assert resolve(["--quick", "--steps", "100", "--lr", "0.5"])["steps"] == 100
     assert resolve(["--lr", "0.5"])["lr"] == 0.5
-    assert set(cfg.resume_settings(resolve([]), "steps")) == {"lr", "seed"}  # not where it runs, nor its length
+    # not where it runs, nor its length
+    assert set(cfg.resume_settings(resolve([]), "steps")) == {
+        "lr",
+        "seed",
+    }
 
 
 def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
@@ -117,12 +135,16 @@ def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
     def interrupted_elsewhere(argv=None):
         raise KeyboardInterrupt
 
-    for main, text in ((interrupted, "interrupted at step 7; checkpoint at step 5 kept"),
-                       (interrupted_elsewhere, "interrupted")):
+    for main, text in (
+        (interrupted, "interrupted at step 7; checkpoint at step 5 kept"),
+        (interrupted_elsewhere, "interrupted"),
+    ):
         with pytest.raises(SystemExit) as e:
             main()
         err = capsys.readouterr().err
-        assert e.value.code == 130 and err.strip() == f"error: {text}" + (" (x.pt)" if "step" in text else "")
+        assert e.value.code == 130 and err.strip() == f"error: {text}" + (
+            " (x.pt)" if "step" in text else ""
+        )
 
 
 def test_comma_lists_check_each_value_and_refuse_repeats():

@@ -1,4 +1,5 @@
 """The command line: one-line errors, validated argument types, progress bars."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,11 +10,13 @@ from typing import Callable, Iterable
 
 class UserError(Exception):
     """Bad input from the user (missing file, wrong shape, corrupt checkpoint...)."""
+
     exit_code = 2
 
 
 class Interrupted(UserError):
     """Ctrl-C during training: reported in one line, exit code 130."""
+
     exit_code = 130
 
 
@@ -69,7 +72,7 @@ def at_least(minimum: float, kind: type = float):
 def seed(text: str) -> int:
     """argparse type for a random seed: numpy and torch take 0 to 2^32 - 1."""
     value = _number(text, int, "an integer seed")
-    if not 0 <= value < 2 ** 32:
+    if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"a seed must be in 0 .. 2^32 - 1, got {value}")
     return value
 
@@ -91,8 +94,9 @@ def fraction(text: str) -> float:
 
 
 def comma_list(item):
-    """argparse type for a comma-separated list of distinct values, each checked by the type ``item``
-    (e.g. seeds 0,1,2)."""
+    """argparse type for a comma-separated list of distinct values, each checked by the type
+    ``item`` (e.g. seeds 0,1,2)."""
+
     def convert(text: str) -> list:
         values = [item(part) for part in text.split(",")]
         if len(set(values)) != len(values):

@@ -1,4 +1,5 @@
 """Files: atomic writes, hashes and fingerprints, verified downloads."""
+
 from __future__ import annotations
 
 import csv
@@ -28,17 +29,26 @@ def file_hash(path: str | os.PathLike, algo: str = "sha256") -> str:
 
 
 class WriteError(UserError):
-    """A file could not be written (full disk, read-only place...); the previous version of it is kept."""
+    """A file could not be written (full disk, read-only place...); the previous version of it is
+    kept."""
 
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
-TORCH_WRITE_FAILURES = ("unexpected pos", "failed writing", "No space left")  # torch's zip writer, disk full
+# torch's zip writer, disk full
+TORCH_WRITE_FAILURES = (
+    "unexpected pos",
+    "failed writing",
+    "No space left",
+)
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None], size: int | None = None) -> Path:
-    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``. A failed write raises
-    :class:`WriteError` in one line (naming the free space, and ``size``, the bytes needed, when known); the
-    temporary file is removed and any previous ``path`` is left as it was."""
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[str], None], size: int | None = None
+) -> Path:
+    """Call ``write(tmp_path)`` then atomically rename the temporary file onto ``path``. A failed
+    write raises :class:`WriteError` in one line (naming the free space, and ``size``, the bytes
+    needed, when known); the temporary file is removed and any previous ``path`` is left as it
+    was."""
     path = Path(path)
     tmp = None
     try:
@@ -66,9 +76,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], size: in
 
 def _no_space(path: Path, size: int | None) -> WriteError:
     free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
-    need = f", {size / 2 ** 20:,.1f} MiB needed" if size else ""
-    return WriteError(f"no space left on the device writing {path} ({free / 2 ** 20:,.1f} MiB free{need}); any "
-                      "previous version of it is kept")
+    need = f", {size / 2**20:,.1f} MiB needed" if size else ""
+    return WriteError(
+        f"no space left on the device writing {path} ({free / 2**20:,.1f} MiB free{need}); any "
+        "previous version of it is kept"
+    )
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -83,6 +95,7 @@ def write_json(path: str | os.PathLike, obj) -> Path:
 
 def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     """Atomically write arrays as an .npz (the file closed before the rename)."""
+
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
@@ -90,12 +103,17 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     return atomic_write(path, write)
 
 
-def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None) -> Path:
-    """Download ``url`` to ``dest`` (atomically) and verify its checksum; reuse a verified cached copy."""
+def download(
+    url: str, dest: str | os.PathLike, *, sha256: str | None = None, md5: str | None = None
+) -> Path:
+    """Download ``url`` to ``dest`` (atomically) and verify its checksum; reuse a verified cached
+    copy."""
     dest = Path(dest)
 
     def ok(p: Path) -> bool:
-        return (sha256 is None or file_hash(p, "sha256") == sha256) and (md5 is None or file_hash(p, "md5") == md5)
+        return (sha256 is None or file_hash(p, "sha256") == sha256) and (
+            md5 is None or file_hash(p, "md5") == md5
+        )
 
     if dest.exists() and ok(dest):
         return dest
@@ -108,7 +126,9 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, md
         except OSError as e:
             raise UserError(f"could not download {url}: {e}") from None
         if not ok(Path(tmp)):
-            raise UserError(f"checksum mismatch for {url}; the download is corrupt or the file changed")
+            raise UserError(
+                f"checksum mismatch for {url}; the download is corrupt or the file changed"
+            )
 
     try:
         return atomic_write(dest, fetch)
@@ -125,6 +145,7 @@ def fingerprint(array: np.ndarray) -> str:
 
 def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
     """Atomically write a list of dicts (same keys) as CSV."""
+
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as f:
             keys = list(dict.fromkeys(k for r in rows for k in r))
@@ -137,4 +158,7 @@ def write_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
 
 def read_csv(path: str | os.PathLike) -> list[dict]:
     with open(path, newline="") as f:
-        return [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
+        return [
+            {k: float(v) if v not in ("", None) else math.nan for k, v in r.items()}
+            for r in csv.DictReader(f)
+        ]

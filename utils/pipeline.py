@@ -1,17 +1,22 @@
-"""The main job's steps, in order: the script each runs and what it writes (paths under the results directory).
+"""The main job's steps, in order: the script each runs and what it writes (paths under the results
+directory).
 
-reproduce.py runs them; report/check_report.py checks that the built report holds every figure and values file
-they name. Problem 3 trains each model once per seed; the report shows the first seed's run and the FIDs of all.
+reproduce.py runs them; report/check_report.py checks that the built report holds every figure and
+values file they name. Problem 3 trains each model once per seed; the report shows the first seed's
+run and the FIDs of all.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 P3_MODELS = ("vae", "gan")
-# Problem 3's training seeds: FIDs are their mean and spread. Two on a CPU keep Problem 3 near 25 minutes.
+# Problem 3's training seeds: FIDs are their mean and spread. Two on a CPU keep Problem 3 near 25
+# minutes.
 SEEDS = {"cpu": (0, 1), "gpu": (0, 1, 2), "quick": (0, 1)}
 # The VAE likelihood's scales the main job trains beside the first seed's run (whose scale, 3 in
-# problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of that run.
+# problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of that
+# run.
 SWEEP_SCALES = (1.0, 16.0, 127.5)
 SWEEP_ITERATIONS = 3000
 
@@ -19,14 +24,16 @@ SWEEP_ITERATIONS = 3000
 class Step(NamedTuple):
     name: str
     script: str
-    summary: str                 # the step's record: its settings and results
-    values: list[str]            # LaTeX values (\newcommand lines) the report reads
-    figures: list[str]           # figures the report includes
-    other: list[str] = []        # further outputs
-    inputs: list[str] = []       # files of earlier steps it reads: newer inputs make it stale
+    summary: str  # the step's record: its settings and results
+    values: list[str]  # LaTeX values (\newcommand lines) the report reads
+    figures: list[str]  # figures the report includes
+    other: list[str] = []  # further outputs
+    inputs: list[str] = []  # files of earlier steps it reads: newer inputs make it stale
     checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
-    recipe: bool = False         # a Problem 3 training: takes --profile; reruns when its summary's profile differs
-    args: list[str] = []         # further command-line arguments
+    recipe: bool = (
+        False  # a Problem 3 training: takes --profile; reruns when its summary's profile differs
+    )
+    args: list[str] = []  # further command-line arguments
 
     @property
     def outputs(self) -> list[str]:
@@ -37,47 +44,113 @@ def problem3_training(model: str, seed: int, first: bool) -> Step:
     """One Problem 3 training run; the report shows the first seed's curves and settings."""
     run = f"problem3/{model}/seed{seed}"
     shown = ([f"{run}/values.tex"], [f"{run}/training_curves.png"])
-    return Step(f"Problem 3 {model.upper()} seed {seed}", f"problem3/train_{model}.py", f"{run}/run.json",
-                *(shown if first else ([], [])), other=[] if first else [*shown[0], *shown[1]],
-                checkpoints=[f"{run}/{model}.pt"], recipe=True, args=["--seed", str(seed)])
+    return Step(
+        f"Problem 3 {model.upper()} seed {seed}",
+        f"problem3/train_{model}.py",
+        f"{run}/run.json",
+        *(shown if first else ([], [])),
+        other=[] if first else [*shown[0], *shown[1]],
+        checkpoints=[f"{run}/{model}.pt"],
+        recipe=True,
+        args=["--seed", str(seed)],
+    )
 
 
 def pixel_scale_run(scale: float, iterations: int | None = None) -> Step:
-    """The first seed's VAE run but for its pixel scale (and only its first ``iterations``, if given): a point of
-    the curve that shows the recipe's choice."""
+    """The first seed's VAE run but for its pixel scale (and only its first ``iterations``, if
+    given): a point of the curve that shows the recipe's choice."""
     run = f"problem3/vae/scale-{scale:g}"
     length = ["--iterations", str(iterations)] if iterations else []
-    return Step(f"Problem 3 VAE pixel scale {scale:g}", "problem3/train_vae.py", f"{run}/run.json", [], [],
-                checkpoints=[f"{run}/vae.pt"], recipe=True,
-                args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}", *length])
+    return Step(
+        f"Problem 3 VAE pixel scale {scale:g}",
+        "problem3/train_vae.py",
+        f"{run}/run.json",
+        [],
+        [],
+        checkpoints=[f"{run}/vae.pt"],
+        recipe=True,
+        args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}", *length],
+    )
 
 
-def steps(seeds: tuple[int, ...] = (0,), pixel_scales: tuple[float, ...] = (),
-          sweep_iterations: int | None = None) -> list[Step]:
+def steps(
+    seeds: tuple[int, ...] = (0,),
+    pixel_scales: tuple[float, ...] = (),
+    sweep_iterations: int | None = None,
+) -> list[Step]:
     """The steps of the main job: Problem 3 trained with each of ``seeds``, and the VAE at each of
     ``pixel_scales`` (for ``sweep_iterations``, if given)."""
     checkpoints = [f"problem3/{m}/seed{s}/{m}.pt" for s in seeds for m in P3_MODELS]
     seed_list = ",".join(map(str, seeds))
     return [
-        Step("Problem 1.3 sweep", "problem1/sweep.py", "problem1/sweep.csv", ["problem1/sweep_values.tex"],
-             ["problem1/sweep.png"]),
-        Step("Problem 1.4 density", "density_estimation.py", "problem1/density.csv", ["problem1/density_values.tex"],
-             ["problem1/density_estimate.png", "problem1/density_discriminator.png"]),
-        Step("Problem 2 training", "problem2/train_vae.py", "problem2/train_summary.json",
-             ["problem2/train_values.tex"], ["problem2/training_curves.png"], checkpoints=["problem2/vae.pt"]),
-        Step("Problem 2 evaluation", "problem2/evaluate.py", "problem2/evaluation.json",
-             ["problem2/evaluation_values.tex"], ["problem2/is_vs_k.png"],
-             other=["problem2/evaluation_table.tex", "problem2/is_listing.py"], inputs=["problem2/vae.pt"]),
+        Step(
+            "Problem 1.3 sweep",
+            "problem1/sweep.py",
+            "problem1/sweep.csv",
+            ["problem1/sweep_values.tex"],
+            ["problem1/sweep.png"],
+        ),
+        Step(
+            "Problem 1.4 density",
+            "density_estimation.py",
+            "problem1/density.csv",
+            ["problem1/density_values.tex"],
+            ["problem1/density_estimate.png", "problem1/density_discriminator.png"],
+        ),
+        Step(
+            "Problem 2 training",
+            "problem2/train_vae.py",
+            "problem2/train_summary.json",
+            ["problem2/train_values.tex"],
+            ["problem2/training_curves.png"],
+            checkpoints=["problem2/vae.pt"],
+        ),
+        Step(
+            "Problem 2 evaluation",
+            "problem2/evaluate.py",
+            "problem2/evaluation.json",
+            ["problem2/evaluation_values.tex"],
+            ["problem2/is_vs_k.png"],
+            other=["problem2/evaluation_table.tex", "problem2/is_listing.py"],
+            inputs=["problem2/vae.pt"],
+        ),
         *[problem3_training(m, s, s == seeds[0]) for s in seeds for m in P3_MODELS],
         *[pixel_scale_run(scale, sweep_iterations) for scale in pixel_scales],
-        Step("Problem 3 pixel scale", "problem3/pixel_scale.py", "problem3/pixel_scale.csv",
-             ["problem3/pixel_scale_values.tex"], ["problem3/pixel_scale.png"],
-             inputs=[f"problem3/vae/scale-{scale:g}/vae.pt" for scale in pixel_scales] + checkpoints[:1],
-             args=["--train-seed", str(seeds[0]), "--scales", ",".join(f"{scale:g}" for scale in pixel_scales)]),
-        Step("Problem 3 qualitative", "problem3/qualitative.py", "problem3/qualitative.json",
-             ["problem3/qualitative_values.tex"],
-             [f"problem3/{m}/{f}.png" for m in P3_MODELS for f in ("samples", "perturbations", "interpolation")],
-             inputs=checkpoints[:2], args=["--train-seed", str(seeds[0])]),
-        Step("Problem 3 FID", "problem3/fid.py", "problem3/fid.json", ["problem3/fid_values.tex"],
-             ["problem3/fid_curves.png"], inputs=checkpoints, args=["--train-seeds", seed_list]),
+        Step(
+            "Problem 3 pixel scale",
+            "problem3/pixel_scale.py",
+            "problem3/pixel_scale.csv",
+            ["problem3/pixel_scale_values.tex"],
+            ["problem3/pixel_scale.png"],
+            inputs=[f"problem3/vae/scale-{scale:g}/vae.pt" for scale in pixel_scales]
+            + checkpoints[:1],
+            args=[
+                "--train-seed",
+                str(seeds[0]),
+                "--scales",
+                ",".join(f"{scale:g}" for scale in pixel_scales),
+            ],
+        ),
+        Step(
+            "Problem 3 qualitative",
+            "problem3/qualitative.py",
+            "problem3/qualitative.json",
+            ["problem3/qualitative_values.tex"],
+            [
+                f"problem3/{m}/{f}.png"
+                for m in P3_MODELS
+                for f in ("samples", "perturbations", "interpolation")
+            ],
+            inputs=checkpoints[:2],
+            args=["--train-seed", str(seeds[0])],
+        ),
+        Step(
+            "Problem 3 FID",
+            "problem3/fid.py",
+            "problem3/fid.json",
+            ["problem3/fid_values.tex"],
+            ["problem3/fid_curves.png"],
+            inputs=checkpoints,
+            args=["--train-seeds", seed_list],
+        ),
     ]

@@ -1,4 +1,6 @@
-"""Where things are and what runs them: the data and results directories, the device, seeds, library versions."""
+"""Where things are and what runs them: the data and results directories, the device, seeds, library
+versions."""
+
 from __future__ import annotations
 
 import ctypes
@@ -24,10 +26,10 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameter numbe
 def keep_freed_memory() -> bool:
     """Let glibc's malloc keep freed blocks of up to 32 MiB for reuse, for the rest of the process.
 
-    By default glibc serves large blocks from fresh pages (mmap) and hands freed memory back soon, so the
-    activation tensors of each CPU training step are page-faulted in again, 4 KiB at a time, every step
-    (bench/bench_vae_training.py counts them). The price is that a process keeps its peak heap until it exits.
-    Returns False, changing nothing, where the C library is not glibc."""
+    By default glibc serves large blocks from fresh pages (mmap) and hands freed memory back soon,
+    so the activation tensors of each CPU training step are page-faulted in again, 4 KiB at a time,
+    every step (bench/bench_vae_training.py counts them). The price is that a process keeps its peak
+    heap until it exits. Returns False, changing nothing, where the C library is not glibc."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
@@ -35,8 +37,8 @@ def keep_freed_memory() -> bool:
 
 
 def get_device(name: str | None = None) -> torch.device:
-    """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot be used.
-    On the CPU it also keeps freed memory for reuse (:func:`keep_freed_memory`)."""
+    """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot
+    be used. On the CPU it also keeps freed memory for reuse (:func:`keep_freed_memory`)."""
     if not name:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -44,9 +46,14 @@ def get_device(name: str | None = None) -> torch.device:
     except (RuntimeError, ValueError):
         raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
     if device.type not in ("cpu", "cuda"):
-        raise UserError(f"--device {name}: this project runs on cpu or cuda only (use cpu, or leave --device out)")
+        raise UserError(
+            f"--device {name}: this project runs on cpu or cuda only (use cpu, or leave --device "
+            "out)"
+        )
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)")
+        raise UserError(
+            f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)"
+        )
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise UserError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices here")
     if device.type == "cpu":
@@ -59,7 +66,11 @@ def device_description(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         model = "CPU"
     return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
@@ -72,21 +83,30 @@ def seed_everything(seed: int) -> None:
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data (one clear error if it is a file)."""
+    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data (one clear error if it is a
+    file)."""
     d = Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
     if d.exists() and not d.is_dir():
-        raise UserError(f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)")
+        raise UserError(
+            f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)"
+        )
     return d
 
 
 def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
     """``<results>/<parts...>``, created; results root: explicit > $A3_RESULTS_DIR > ./results."""
-    d = Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results").expanduser().joinpath(*parts)
+    d = (
+        Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results")
+        .expanduser()
+        .joinpath(*parts)
+    )
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create the results directory {d}: {e.strerror} (--results-dir / "
-                        "$A3_RESULTS_DIR)") from None
+        raise UserError(
+            f"cannot create the results directory {d}: {e.strerror} (--results-dir / "
+            "$A3_RESULTS_DIR)"
+        ) from None
     return d
 
 

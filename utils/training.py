@@ -1,4 +1,6 @@
-"""Resumable training runs: atomic checkpoints (settings checked on resume), the log, and the random state."""
+"""Resumable training runs: atomic checkpoints (settings checked on resume), the log, and the random
+state."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,8 +25,9 @@ from utils.runtime import library_versions
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Atomically ``torch.save`` a dict of tensors / numbers / lists (loadable with weights_only=True). It is
-    serialised in memory first, so a full disk is reported with the size needed."""
+    """Atomically ``torch.save`` a dict of tensors / numbers / lists (loadable with
+    weights_only=True). It is serialised in memory first, so a full disk is reported with the size
+    needed."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
@@ -32,45 +35,63 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint`, verified: every member of torch's zip file against
-    the CRC-32 stored with it (torch.load itself does not check them), and every weight finite. One clear error
-    if it is missing or fails either check."""
+    """Load a checkpoint written by :func:`save_checkpoint`, verified: every member of torch's zip
+    file against the CRC-32 stored with it (torch.load itself does not check them), and every weight
+    finite. One clear error if it is missing or fails either check."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path} (train the model first)")
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()
-        state = torch.load(path, map_location=device, weights_only=True) if damaged is None else None
+        state = (
+            torch.load(path, map_location=device, weights_only=True) if damaged is None else None
+        )
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
         raise UserError(f"corrupt or unreadable checkpoint {path}: {type(e).__name__}") from None
     if damaged is not None:
-        raise UserError(f"corrupt checkpoint {path}: {damaged} fails its CRC-32 check (delete it, or --restart)")
+        raise UserError(
+            f"corrupt checkpoint {path}: {damaged} fails its CRC-32 check (delete it, or --restart)"
+        )
     if not isinstance(state, dict):
         raise UserError(f"corrupt checkpoint {path}: expected a dict")
     for name, module in state.get("modules", {}).items():
-        bad = [k for k, v in module.items() if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
+        bad = [
+            k
+            for k, v in module.items()
+            if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()
+        ]
         if bad:
-            raise UserError(f"checkpoint {path}: {name}.{bad[0]} holds nan or inf (training diverged; --restart)")
+            raise UserError(
+                f"checkpoint {path}: {name}.{bad[0]} holds nan or inf (training diverged; "
+                "--restart)"
+            )
     return state
 
 
 def require_finished(state: dict, path: str | os.PathLike, allow_unfinished: bool = False) -> int:
-    """The step of a training checkpoint; one clear error if its training has not reached its last step, unless
-    ``allow_unfinished`` (then a note names the step used)."""
+    """The step of a training checkpoint; one clear error if its training has not reached its last
+    step, unless ``allow_unfinished`` (then a note names the step used)."""
     step, total = state.get("step"), state.get("num_steps")
     if step is None or step != total:
         if not allow_unfinished:
-            raise UserError(f"{path} is at step {step} of {total}: its training has not finished (run the training "
-                            "again to resume it, or pass --allow-unfinished to use it as it is)")
-        print(f"note: using the unfinished checkpoint {path} at step {step} of {total}", file=sys.stderr)
+            raise UserError(
+                f"{path} is at step {step} of {total}: its training has not finished (run the "
+                "training "
+                "again to resume it, or pass --allow-unfinished to use it as it is)"
+            )
+        print(
+            f"note: using the unfinished checkpoint {path} at step {step} of {total}",
+            file=sys.stderr,
+        )
     return step
 
 
 @contextlib.contextmanager
 def directory_lock(directory: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive lock on ``directory`` (a ``.lock`` file in it); one clear error, naming the process that
-    holds it, if another run has it. The lock goes with the process, so a killed run leaves none behind."""
+    """Hold an exclusive lock on ``directory`` (a ``.lock`` file in it); one clear error, naming the
+    process that holds it, if another run has it. The lock goes with the process, so a killed run
+    leaves none behind."""
     path = Path(directory) / ".lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
@@ -79,8 +100,11 @@ def directory_lock(directory: str | os.PathLike) -> Iterator[None]:
         except OSError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise UserError(f"{directory} is in use by a run still going ({holder}): wait for it, or use another "
-                            "--results-dir") from None
+            raise UserError(
+                f"{directory} is in use by a run still going ({holder}): wait for it, or use "
+                "another "
+                "--results-dir"
+            ) from None
         f.seek(0)
         f.truncate()
         f.write(f"process {os.getpid()}")
@@ -93,18 +117,25 @@ def directory_lock(directory: str | os.PathLike) -> Iterator[None]:
 
 
 def rng_state() -> dict:
-    """The state of every random generator (torch CPU and CUDA, numpy, Python), positions included."""
+    """The state of every random generator (torch CPU and CUDA, numpy, Python), positions
+    included."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
     _, internal, gauss_next = random.getstate()
-    s = {"torch": torch.get_rng_state(), "numpy": keys.tolist(), "numpy_pos": [int(pos), int(has_gauss), float(gauss)],
-         "python": internal, "python_gauss": gauss_next}
+    s = {
+        "torch": torch.get_rng_state(),
+        "numpy": keys.tolist(),
+        "numpy_pos": [int(pos), int(has_gauss), float(gauss)],
+        "python": internal,
+        "python_gauss": gauss_next,
+    }
     if torch.cuda.is_available():
         s["cuda"] = torch.cuda.get_rng_state_all()
     return s
 
 
 def set_rng_state(s: dict) -> None:
-    """Restore what :func:`rng_state` saved (states saved without positions restart numpy at position 624)."""
+    """Restore what :func:`rng_state` saved (states saved without positions restart numpy at
+    position 624)."""
     torch.set_rng_state(s["torch"])
     pos, has_gauss, gauss = s.get("numpy_pos", [624, 0, 0.0])
     np.random.set_state(("MT19937", np.asarray(s["numpy"], dtype=np.uint32), pos, has_gauss, gauss))
@@ -114,63 +145,98 @@ def set_rng_state(s: dict) -> None:
 
 
 def check_resume(state: dict, ckpt_path, settings: dict | None, num_steps: int, desc: str) -> None:
-    """Refuse to resume a checkpoint made with other settings (named) or already past ``num_steps``."""
+    """Refuse to resume a checkpoint made with other settings (named) or already past
+    ``num_steps``."""
     ways_out = "use another --results-dir, or --restart to start over"
     stored = state.get("settings")
     if settings is not None and stored is None:
-        print(f"note: {ckpt_path} records no settings (an older version made it); resuming without checking them",
-              file=sys.stderr)
+        print(
+            f"note: {ckpt_path} records no settings (an older version made it); resuming without "
+            "checking them",
+            file=sys.stderr,
+        )
     elif settings is not None:
-        differ = [f"{k} {stored.get(k)!r} -> {settings.get(k)!r}" for k in sorted(set(stored) | set(settings))
-                  if stored.get(k) != settings.get(k)]
+        differ = [
+            f"{k} {stored.get(k)!r} -> {settings.get(k)!r}"
+            for k in sorted(set(stored) | set(settings))
+            if stored.get(k) != settings.get(k)
+        ]
         if differ:
-            raise UserError(f"{ckpt_path} was trained with other settings ({'; '.join(differ)}): {ways_out}")
+            raise UserError(
+                f"{ckpt_path} was trained with other settings ({'; '.join(differ)}): {ways_out}"
+            )
     if state["step"] > num_steps:
-        raise UserError(f"{ckpt_path} is at step {state['step']}, past the {num_steps} steps asked for: {ways_out}")
+        raise UserError(
+            f"{ckpt_path} is at step {state['step']}, past the {num_steps} steps asked for: "
+            f"{ways_out}"
+        )
     versions = state.get("versions", {})
     if versions and versions != library_versions():
-        print(f"note: {ckpt_path} was written with {versions}, resumed with {library_versions()}", file=sys.stderr)
+        print(
+            f"note: {ckpt_path} was written with {versions}, resumed with {library_versions()}",
+            file=sys.stderr,
+        )
     if 0 < state["step"] < num_steps and state["step"] == state.get("num_steps"):
         print(f"extending {desc} from step {state['step']} to {num_steps}", file=sys.stderr)
 
 
 @lru_cache(maxsize=2)
 def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The order of the ``n`` training examples in ``epoch``, seeded by (seed, epoch); cached, so never modify it."""
+    """The order of the ``n`` training examples in ``epoch``, seeded by (seed, epoch); cached, so
+    never modify it."""
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
-    """Indices of training batch ``step``: epoch ``step // ceil(n / batch_size)`` uses the permutation seeded by
-    (seed, epoch), drawn once per epoch. A pure function of its arguments, so a resumed run sees the same batches."""
+    """Indices of training batch ``step``: epoch ``step // ceil(n / batch_size)`` uses the
+    permutation seeded by (seed, epoch), drawn once per epoch. A pure function of its arguments, so
+    a resumed run sees the same batches."""
     per_epoch = math.ceil(n / batch_size)
     epoch, i = divmod(step, per_epoch)
-    return epoch_permutation(n, seed, epoch)[i * batch_size:(i + 1) * batch_size].copy()
+    return epoch_permutation(n, seed, epoch)[i * batch_size : (i + 1) * batch_size].copy()
 
 
 class ResumableRun:
     """A training run that checkpoints atomically and resumes; the script owns its loop::
 
-        with ResumableRun(ckpt, log, {"vae": model}, {"adam": opt}, num_steps=n, settings=s, desc="VAE") as run:
+        with ResumableRun(ckpt, log, {"vae": model}, {"adam": opt}, num_steps=n, settings=s,
+        desc="VAE") as run:
             for step in run.steps():          # the steps left, with a progress bar
                 ...                           # the update, written out in the script
-                if run.log(step, {"loss": run.finite(loss, step)}, every=steps_per_epoch):  # a row of means
+                if run.log(step, {"loss": run.finite(loss, step)}, every=steps_per_epoch):  # a row
+                of means
                     with run.evaluation():    # eval mode, no gradients
                         metrics = validate()
                     run.checkpoint(metrics)   # joins the row; then everything is saved
 
-    If ``ckpt_path`` exists (and not ``restart``), the modules, optimisers, random state and log are restored from
-    it and the run gives the same result as an uninterrupted one. ``settings`` (every setting that shapes the run
-    except its length, and a data fingerprint) is stored with the library versions; a checkpoint made with other
-    settings, or past ``num_steps``, is refused (:func:`check_resume`); a finished one is extended when
-    ``num_steps`` is larger. ``meta`` (e.g. the architecture's width) is stored for loaders. Ctrl-C inside the
-    ``with`` block becomes :class:`Interrupted`, naming the step and the checkpoint kept. The checkpoint's
-    directory is locked for the run (:func:`directory_lock`)."""
+    If ``ckpt_path`` exists (and not ``restart``), the modules, optimisers, random state and log are
+    restored from it and the run gives the same result as an uninterrupted one. ``settings`` (every
+    setting that shapes the run except its length, and a data fingerprint) is stored with the
+    library versions; a checkpoint made with other settings, or past ``num_steps``, is refused
+    (:func:`check_resume`); a finished one is extended when ``num_steps`` is larger. ``meta`` (e.g.
+    the architecture's width) is stored for loaders. Ctrl-C inside the ``with`` block becomes
+    :class:`Interrupted`, naming the step and the checkpoint kept. The checkpoint's directory is
+    locked for the run (:func:`directory_lock`)."""
 
-    def __init__(self, ckpt_path: str | os.PathLike, log_path: str | os.PathLike, modules: dict[str, torch.nn.Module],
-                 optimizers: dict[str, torch.optim.Optimizer], *, num_steps: int, settings: dict | None, desc: str,
-                 meta: dict | None = None, restart: bool = False):
-        self.ckpt_path, self.log_path, self.modules, self.optimizers = Path(ckpt_path), log_path, modules, optimizers
+    def __init__(
+        self,
+        ckpt_path: str | os.PathLike,
+        log_path: str | os.PathLike,
+        modules: dict[str, torch.nn.Module],
+        optimizers: dict[str, torch.optim.Optimizer],
+        *,
+        num_steps: int,
+        settings: dict | None,
+        desc: str,
+        meta: dict | None = None,
+        restart: bool = False,
+    ):
+        self.ckpt_path, self.log_path, self.modules, self.optimizers = (
+            Path(ckpt_path),
+            log_path,
+            modules,
+            optimizers,
+        )
         self.num_steps, self.settings, self.desc, self.meta = num_steps, settings, desc, meta or {}
         self.start, self.history, self.elapsed_before = 0, [], 0.0
         self._lock = directory_lock(self.ckpt_path.parent)
@@ -194,12 +260,21 @@ class ResumableRun:
             for k, o in self.optimizers.items():
                 o.load_state_dict(state["optimizers"][k])
         except (KeyError, RuntimeError, ValueError) as e:
-            raise UserError(f"checkpoint {self.ckpt_path} does not match this model/config ({type(e).__name__}): "
-                            "use another --results-dir, or --restart to start over") from None
-        self.start, self.history, self.elapsed_before = state["step"], state["history"], state.get("elapsed", 0.0)
+            raise UserError(
+                f"checkpoint {self.ckpt_path} does not match this model/config "
+                f"({type(e).__name__}): "
+                "use another --results-dir, or --restart to start over"
+            ) from None
+        self.start, self.history, self.elapsed_before = (
+            state["step"],
+            state["history"],
+            state.get("elapsed", 0.0),
+        )
         set_rng_state(state["rng"])
         if self.start < self.num_steps:
-            print(f"resuming {self.desc} from step {self.start} ({self.ckpt_path})", file=sys.stderr)
+            print(
+                f"resuming {self.desc} from step {self.start} ({self.ckpt_path})", file=sys.stderr
+            )
 
     def __enter__(self) -> "ResumableRun":
         return self
@@ -214,8 +289,11 @@ class ResumableRun:
         self._set_training(False)
         self._lock.__exit__(None, None, None)
         if kind is KeyboardInterrupt:
-            kept = f"checkpoint at step {self.saved} kept ({self.ckpt_path})" if self.saved else \
-                "no checkpoint written yet"
+            kept = (
+                f"checkpoint at step {self.saved} kept ({self.ckpt_path})"
+                if self.saved
+                else "no checkpoint written yet"
+            )
             raise Interrupted(f"interrupted at step {self.step}; {kept}") from None
 
     def elapsed(self) -> float:
@@ -223,12 +301,16 @@ class ResumableRun:
         return self.elapsed_before + time.time() - self._t0
 
     def steps(self, probe_seconds: float = 10.0) -> Iterator[int]:
-        """The steps left (0-based), the modules in training mode, with a progress bar. Once the first steps have
-        taken ``probe_seconds`` (and at least 5 of them), one line says how long the rest will take at that speed,
-        so nobody waits an hour unwarned."""
+        """The steps left (0-based), the modules in training mode, with a progress bar. Once the
+        first steps have taken ``probe_seconds`` (and at least 5 of them), one line says how long
+        the rest will take at that speed, so nobody waits an hour unwarned."""
         self._set_training(True)
-        self._bar = progress(range(self.start, self.num_steps), desc=self.desc, initial=self.start,
-                             total=self.num_steps)
+        self._bar = progress(
+            range(self.start, self.num_steps),
+            desc=self.desc,
+            initial=self.start,
+            total=self.num_steps,
+        )
         t0, told = time.time(), False
         for step in self._bar:
             self.step = step
@@ -237,22 +319,31 @@ class ResumableRun:
             if not told and done >= 5 and seconds >= probe_seconds and step + 1 < self.num_steps:
                 told = True
                 left = (self.num_steps - step - 1) * seconds / done
-                self._bar.write(f"{self.desc}: {done / seconds:.2f} steps/s over the first {done}; the "
-                                f"{self.num_steps - step - 1:,} left take about {left / 60:.1f} min more at that "
-                                "speed (monitoring and checkpoints not counted)", file=sys.stderr)
+                self._bar.write(
+                    f"{self.desc}: {done / seconds:.2f} steps/s over the first {done}; the "
+                    f"{self.num_steps - step - 1:,} left take about {left / 60:.1f} min more at "
+                    "that "
+                    "speed (monitoring and checkpoints not counted)",
+                    file=sys.stderr,
+                )
 
     def log(self, step: int, metrics: dict, every: int = 1) -> bool:
-        """Add a step's float metrics; after every ``every``-th step and the last, append their means as a log row
-        (with ``step`` = steps done and ``elapsed_s``) and return True."""
+        """Add a step's float metrics; after every ``every``-th step and the last, append their
+        means as a log row (with ``step`` = steps done and ``elapsed_s``) and return True."""
         for k, v in metrics.items():
             self._sums[k] = self._sums.get(k, 0.0) + float(v)
         self._count += 1
         if not self.due(step, every):
             return False
-        row = {"step": step + 1, **{k: v / self._count for k, v in self._sums.items()}, "elapsed_s": self.elapsed()}
+        row = {
+            "step": step + 1,
+            **{k: v / self._count for k, v in self._sums.items()},
+            "elapsed_s": self.elapsed(),
+        }
         self._sums, self._count = {}, 0
         self.history.append(row)
-        # refresh=False: shown with the bar's own next update, so a log file gets no extra line per step
+        # refresh=False: shown with the bar's own next update, so a log file gets no extra line per
+        # step
         self._bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[1:4]}, refresh=False)
         return True
 
@@ -261,12 +352,19 @@ class ResumableRun:
         return (step + 1) % every == 0 or step + 1 == self.num_steps
 
     def finite(self, value: torch.Tensor, step: int) -> float:
-        """``value`` as a float; one clear error naming the step if it is nan or inf (training diverged)."""
+        """``value`` as a float; one clear error naming the step if it is nan or inf (training
+        diverged)."""
         number = value.item() if torch.is_tensor(value) else float(value)
         if not math.isfinite(number):
-            kept = f"the checkpoint at step {self.saved} is kept" if self.saved else "no checkpoint was written"
-            raise UserError(f"{self.desc}: the loss is {number} at step {step + 1}: training diverged ({kept}; "
-                            "try a smaller --lr)")
+            kept = (
+                f"the checkpoint at step {self.saved} is kept"
+                if self.saved
+                else "no checkpoint was written"
+            )
+            raise UserError(
+                f"{self.desc}: the loss is {number} at step {step + 1}: training diverged ({kept}; "
+                "try a smaller --lr)"
+            )
         return number
 
     @contextlib.contextmanager
@@ -280,15 +378,26 @@ class ResumableRun:
             self._set_training(True)
 
     def checkpoint(self, metrics: dict | None = None) -> None:
-        """Add ``metrics`` (e.g. validation, computed under :meth:`evaluation`) to the last log row, then save the
-        checkpoint (modules, optimisers, random state, log) and the CSV log atomically."""
+        """Add ``metrics`` (e.g. validation, computed under :meth:`evaluation`) to the last log row,
+        then save the checkpoint (modules, optimisers, random state, log) and the CSV log
+        atomically."""
         if metrics:
             self.history[-1].update({k: float(v) for k, v in metrics.items()})
         done = self.step + 1
-        save_checkpoint(self.ckpt_path, {
-            "step": done, "num_steps": self.num_steps, "history": self.history, "rng": rng_state(), "meta": self.meta,
-            "settings": self.settings, "versions": library_versions(), "elapsed": self.elapsed(),
-            "modules": {k: m.state_dict() for k, m in self.modules.items()},
-            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}})
+        save_checkpoint(
+            self.ckpt_path,
+            {
+                "step": done,
+                "num_steps": self.num_steps,
+                "history": self.history,
+                "rng": rng_state(),
+                "meta": self.meta,
+                "settings": self.settings,
+                "versions": library_versions(),
+                "elapsed": self.elapsed(),
+                "modules": {k: m.state_dict() for k, m in self.modules.items()},
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            },
+        )
         write_csv(self.log_path, self.history)
         self.saved = done
