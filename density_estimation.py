@@ -12,7 +12,7 @@ D*(x) = f1(x) / (f0(x) + f1(x)), hence
 
 Writes, under <results>/problem1/: density_discriminator.png (D(x) on [-5, 5]), density_estimate.png
 (estimate vs the true density of f(X), X ~ N(0, 1), by change of variables), density.csv,
-density_values.tex; prints the L1 distance between estimate and truth on the grid.
+density.json (settings, L1 distance); prints the L1 distance between estimate and truth on the grid.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from samplers import density4, distribution3, distribution4
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, cli, positive_float, positive_int, progress
-from utils.files import write_csv
-from utils.report import plt, save_figure, tex_number, write_tex_values
+from utils.files import write_csv, write_json
+from utils.report import plt, save_figure
 from utils.runtime import get_device, results_dir, seed_everything
 
 DEFAULTS = {"steps": 5000, "lr": 1e-3, "batch_size": 512}
@@ -130,13 +130,11 @@ def main(argv=None):
     true = density4(GRID)
     l1 = float(np.sum(np.abs(est - true)) * (GRID[1] - GRID[0]))
     plot(GRID, d, est, true, out)
+    summary = {"settings": config, "l1": l1, "wall_s": time.time() - t0}
+    write_json(out / "density.json", summary)
     write_csv(
         out / "density.csv",
         [{"x": a, "D": b, "estimate": c, "true": e} for a, b, c, e in zip(GRID, d, est, true)],
-    )
-    write_tex_values(
-        out / "density_values.tex",
-        {"PoneDensityLone": tex_number(l1, 4), "PoneDensitySteps": str(config["steps"])},
     )
     print(f"L1 distance between estimated and true density on [-5, 5]: {l1:.4f} (target <= 0.1)")
     print(f"wall time {time.time() - t0:.1f} s; figures in {out}")

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 from problem3.hardware import pick_profile
+from report.values import write_values
 from utils.cli import UserError, cli
 from utils.files import write_json, write_text
 from utils.pipeline import SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
-from utils.report import write_tex_values
 from utils.runtime import ROOT, device_description, get_device, results_dir
 
 PROJECT_MODULES = (
@@ -110,8 +110,7 @@ def checkpoint_times(results: Path, step: Step) -> list[int] | None:
 
 
 def record_step_time(results: Path, name: str, seconds: float, device: str) -> None:
-    """Keep each step's latest wall time in <results>/step_times.json, and their sum in
-    job_values.tex."""
+    """Keep each step's latest wall time in <results>/step_times.json."""
     path = results / "step_times.json"
     times = json.loads(path.read_text()) if path.exists() else {}
     times[name] = {
@@ -120,19 +119,6 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
         "date": time.strftime("%Y-%m-%d"),
     }
     write_json(path, times)
-    devices, dates = (
-        sorted({t["device"] for t in times.values()}),
-        sorted({t["date"] for t in times.values()}),
-    )
-    write_tex_values(
-        results / "job_values.tex",
-        {
-            "JobMinutes": f"{sum(t['seconds'] for t in times.values()) / 60:.0f}",
-            "JobSteps": str(len(times)),
-            "JobDevice": "; ".join(devices),
-            "JobDates": dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}",
-        },
-    )
 
 
 LATEX_SPECIAL = set("#%&~$\\{}^")
@@ -140,8 +126,8 @@ LATEX_SPECIAL = set("#%&~$\\{}^")
 
 def build_report(results: Path, profile: str, report: Path = ROOT / "report") -> Path:
     """Write report/results/config.tex (where the results are, as an absolute path: LaTeX runs in
-    report/) and compile report/report.pdf; the previous PDF is removed first, so a failed build
-    leaves none that looks current."""
+    report/) and values.tex (report/values.py), and compile report/report.pdf; the previous PDF is
+    removed first, so a failed build leaves none that looks current."""
     results = results.resolve()
     if LATEX_SPECIAL & set(results.as_posix()):
         raise UserError(
@@ -160,6 +146,7 @@ def build_report(results: Path, profile: str, report: Path = ROOT / "report") ->
         report / "results" / "config.tex",
         f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n",
     )
+    write_values(results, report / "results" / "values.tex")  # every number the report shows
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "report.tex"]
     r = subprocess.run(cmd, cwd=report, capture_output=True, text=True)
     if r.returncode:

@@ -1,7 +1,8 @@
 """Problem 1.3: JSD and W1 estimates between p = (0, Z) and q = (theta, Z), Z ~ U[0, 1], theta in
 [-1, 1].
 
-Writes <results>/problem1/sweep.csv (theta, jsd, wd, true values), sweep.png and values.tex.
+Writes <results>/problem1/sweep.csv (theta, jsd, wd, true values), sweep.json (settings, largest
+errors, time) and sweep.png.
 True values: JSD = log 2 for theta != 0 (disjoint supports) and 0 at theta = 0; W1 = |theta|.
 """
 
@@ -17,8 +18,8 @@ from problem1.theta_sweep import THETAS, sweep
 from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, at_least, cli, positive_float, positive_int
-from utils.files import write_csv
-from utils.report import plt, save_figure, tex_number, write_tex_values
+from utils.files import write_csv, write_json
+from utils.report import plt, save_figure
 from utils.runtime import results_dir
 
 # Settings; --quick is a smoke run. Adam, not the text's SGD at 1e-3, which converges very slowly.
@@ -98,23 +99,12 @@ def main(argv=None):
     wall = time.time() - t0
     if not all(math.isfinite(r["jsd"]) and math.isfinite(r["wd"]) for r in rows):
         raise UserError("a critic's estimate is nan or inf: training diverged (try a smaller --lr)")
-    write_csv(out / "sweep.csv", rows)
-    plot(rows, out / "sweep.png", config["lam"])
     jsd_err = max(abs(r["jsd"] - r["jsd_true"]) for r in rows)
     wd_err = max(abs(r["wd"] - r["wd_true"]) for r in rows)
-    write_tex_values(
-        out / "sweep_values.tex",
-        {
-            "PoneJsdMaxErr": f"{jsd_err:.1e}",
-            "PoneWdMaxErr": tex_number(wd_err, 4),
-            "PoneSteps": str(config["steps"]),
-            "PoneBatch": str(config["batch_size"]),
-            "PoneLambda": f"{config['lam']:g}",
-            "PoneLr": f"{config['lr']:g}",
-            "PoneSweepSeconds": f"{wall:.0f}",
-            "PoneSweepMode": "quick" if config["quick"] else "full",
-        },
-    )
+    write_csv(out / "sweep.csv", rows)
+    summary = {"settings": config, "wall_s": wall, "max_jsd_error": jsd_err, "max_wd_error": wd_err}
+    write_json(out / "sweep.json", summary)
+    plot(rows, out / "sweep.png", config["lam"])
     for r in rows:
         print(f"theta={r['theta']:+.1f}  JSD={r['jsd']:.4f}  WD={r['wd']:.4f}")
     print(

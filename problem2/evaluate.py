@@ -25,7 +25,7 @@ from utils import config as cfg
 from utils import memory
 from utils.cli import UserError, cli, positive_int, progress
 from utils.files import write_csv, write_json, write_text
-from utils.report import plt, save_figure, tex_number, write_tex_values
+from utils.report import plt, save_figure
 from utils.runtime import get_device, library_versions, results_dir
 from utils.training import load_checkpoint, require_finished
 
@@ -259,23 +259,6 @@ def main(argv=None):
     )
     write_json(out / "evaluation.json", res)
     write_text(out / "evaluation_table.tex", latex_table(res, k))
-    write_tex_values(
-        out / "evaluation_values.tex",
-        {
-            "PtwoValidElbo": tex_number(res["valid"]["elbo"], 2),
-            "PtwoValidLogpx": tex_number(res["valid"]["log_px"], 2),
-            "PtwoTestElbo": tex_number(res["test"]["elbo"], 2),
-            "PtwoTestLogpx": tex_number(res["test"]["log_px"], 2),
-            "PtwoK": str(k),
-            "PtwoEvalSeconds": f"{res['seconds']:.0f}",
-            "PtwoSweepN": f"{sweep['n']:,}",
-            "PtwoSweepFirst": tex_number(sweep["log_px"][0], 2),
-            "PtwoSweepLast": tex_number(sweep["log_px"][-1], 2),
-            "PtwoSweepLastK": str(sweep["k"][-1]),
-            "PtwoSweepElbo": tex_number(sweep["elbo"], 2),
-            "PtwoMeanGap": tex_number(res["mean_gap_valid"], 2),
-        },
-    )
     print(
         f"wrote {out / 'evaluation.json'} and {out / 'evaluation_table.tex'} in "
         f"{res['seconds']:.0f} s"

@@ -20,7 +20,7 @@ from problem2.model import VAE, negative_elbo
 from utils import config as cfg
 from utils.cli import cli, positive_float, positive_int
 from utils.files import fingerprint, write_json
-from utils.report import plot_curves, tex_number, write_tex_values
+from utils.report import plot_curves
 from utils.runtime import get_device, library_versions, results_dir, seed_everything
 from utils.training import ResumableRun, batch_indices
 
@@ -174,6 +174,9 @@ def main(argv=None):
     )
     summary = {
         "settings": config,
+        "train_images": len(x_train),
+        "elapsed_s": rows[-1].get("elapsed_s", math.nan),
+        "device_name": f"{device} ({torch.get_num_threads()} threads)",
         "steps": rows[-1]["step"],
         "valid_elbo": rows[-1]["valid_elbo"],
         "seconds_this_run": time.time() - t0,
@@ -181,18 +184,6 @@ def main(argv=None):
         **library_versions(),
     }
     write_json(out / "train_summary.json", summary)
-    write_tex_values(
-        out / "train_values.tex",
-        {
-            "PtwoTrainValidElbo": tex_number(rows[-1]["valid_elbo"], 2),
-            "PtwoTrainEpochs": str(config["epochs"]),
-            "PtwoTrainBatch": str(config["batch_size"]),
-            "PtwoTrainLr": f"{config['lr']:g}",
-            "PtwoTrainImages": str(len(x_train)),
-            "PtwoTrainMinutes": tex_number(rows[-1].get("elapsed_s", math.nan) / 60, 0),
-            "PtwoTrainDevice": f"{device} ({torch.get_num_threads()} threads)",
-        },
-    )
     print(
         f"validation ELBO after {config['epochs']} epochs: {rows[-1]['valid_elbo']:.2f} nats "
         "(target >= -96)"

@@ -258,7 +258,9 @@ def prepare(config: dict, device: torch.device, model: str) -> Setup:
 
 
 def write_run_summary(setup: Setup, model: str, rows: list[dict], step: int) -> dict:
-    """After training: <out>/run.json (settings, device, wall time, data, versions); returns it."""
+    """After training: <out>/run.json (settings, device, wall time, data, the last log row and the
+    last with an evaluation, versions); returns it."""
+    evaluated = [r for r in rows if "fid" in r]
     summary = {
         "model": model,
         "profile": setup.config["profile"],
@@ -270,6 +272,7 @@ def write_run_summary(setup: Setup, model: str, rows: list[dict], step: int) -> 
         "device_name": device_description(setup.device),
         "wall_s": rows[-1]["elapsed_s"],
         "final": rows[-1],
+        "last_evaluation": evaluated[-1] if evaluated else {},
         **library_versions(),
         "date": time.strftime("%Y-%m-%d"),
     }

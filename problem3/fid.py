@@ -16,7 +16,6 @@ fid_curves.png}.
 
 from __future__ import annotations
 
-import math
 import shutil
 import sys
 from pathlib import Path
@@ -32,7 +31,7 @@ from utils import config as cfg
 from utils import memory
 from utils.cli import at_least, cli, comma_list, seed
 from utils.files import read_csv, write_json
-from utils.report import plt, save_figure, tex_number, write_tex_values
+from utils.report import plt, save_figure
 from utils.runtime import device_description, get_device, library_versions, results_dir
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
@@ -212,36 +211,6 @@ def main(argv=None):
     res["floor_n"] = len(pick)
     fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
     write_json(root / "fid.json", res)
-    reported, everything = res["reported"], res["score_fid"]
-
-    def whole(v: float) -> str:  # 32,398: grouped like every FID the scripts print
-        return f"{v:,.0f}" if math.isfinite(v) else tex_number(v)
-
-    def with_spread(stats: dict) -> str:
-        return whole(stats["mean"]) + (rf" $\pm$ {whole(stats['sd'])}" if stats["n"] > 1 else "")
-
-    write_tex_values(
-        root / "fid_values.tex",
-        {
-            "PthreeFidVae": with_spread(reported["vae"]),
-            "PthreeFidGan": with_spread(reported["gan"]),
-            "PthreeFidFloor": whole(reported["floor_train"]),
-            "PthreeFidReference": reported["reference"],
-            "PthreeFidVaeAll": with_spread(everything["vae"]),
-            "PthreeFidGanAll": with_spread(everything["gan"]),
-            "PthreeFidFloorAll": whole(everything["floor_train"]),
-            "PthreeFidReferenceAll": everything["reference"],
-            "PthreeFidSeeds": str(len(seeds)),
-            "PthreeFidFloorN": f"{len(pick):,}",
-            "PthreeFidN": f"{n:,}",
-            "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / reported['floor_train']:.1f}",
-            "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / reported['floor_train']:.1f}",
-            "PthreeFidLower": LABELS[min(MODELS, key=lambda m: reported[m]["mean"])],
-            "PthreeFidDraws": str(config["draws"]),
-            "PthreeFidDrawSdVae": whole(res["draws"]["vae"]["sd"]),
-            "PthreeFidDrawSdGan": whole(res["draws"]["gan"]["sd"]),
-        },
-    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ from pathlib import Path
 from problem3.models import run_dir
 from utils import config as cfg
 from utils.cli import UserError, cli, comma_list, positive_float, seed
-from utils.files import read_csv, write_csv
-from utils.report import plt, save_figure, write_tex_values
+from utils.files import read_csv, write_csv, write_json
+from utils.report import plt, save_figure
 from utils.runtime import results_dir
 
 DEFAULTS = {"train_seed": 0, "scales": None}
@@ -138,19 +138,8 @@ def main(argv=None):
         )
     chosen, best = reference["pixel_scale"], min(rows, key=lambda r: r["fid"])
     write_csv(root / "pixel_scale.csv", rows)
+    write_json(root / "pixel_scale.json", {"chosen": chosen, "rows": rows})
     plot(rows, chosen, root / "pixel_scale.png")
-    write_tex_values(
-        root / "pixel_scale_values.tex",
-        {
-            "PthreeScaleChosen": f"{chosen:g}",
-            "PthreeScaleStep": f"{best['step']:,}",
-            "PthreeScaleBest": f"{best['pixel_scale']:g}",
-            "PthreeScaleBestFid": f"{best['fid']:,.0f}",
-            "PthreeScaleRuns": str(len(rows)),
-            "PthreeScaleList": ", ".join(f"{r['pixel_scale']:g}" for r in rows),
-            "PthreeScaleFids": ", ".join(f"{r['fid']:,.0f}" for r in rows),
-        },
-    )
     print(f"every run at iteration {best['step']:,}:")
     for r in rows:
         print(

@@ -17,7 +17,7 @@ from utils import config as cfg
 from utils import memory
 from utils.cli import cli, positive_float, positive_int, seed
 from utils.files import write_csv, write_json
-from utils.report import plt, save_figure, write_tex_values
+from utils.report import plt, save_figure
 from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
@@ -188,24 +188,8 @@ def main(argv=None):
             "dims_above_visible": int((change >= VISIBLE).sum()),
         }
         print(f"{name}: eps {eps:g}; top dimensions {shown.tolist()}; figures in {out}")
+    summary["visible"] = VISIBLE
     write_json(root / "qualitative.json", summary)
-    vae, gan = summary["vae"], summary["gan"]
-    write_tex_values(
-        root / "qualitative_values.tex",
-        {
-            "PthreeVaeEps": f"{vae['eps']:g}",
-            "PthreeVaeVisibleDims": str(vae["dims_above_visible"]),
-            "PthreeVaeMedianChange": f"{vae['median_change']:.3f}",
-            "PthreeVaeTopChange": f"{vae['shown_change'][0]:.3f}",
-            "PthreeVaeTopDims": ", ".join(map(str, vae["shown_dims"])),
-            "PthreeGanEps": f"{gan['eps']:g}",
-            "PthreeGanVisibleDims": str(gan["dims_above_visible"]),
-            "PthreeGanMedianChange": f"{gan['median_change']:.3f}",
-            "PthreeGanTopChange": f"{gan['shown_change'][0]:.3f}",
-            "PthreeGanTopDims": ", ".join(map(str, gan["shown_dims"])),
-            "PthreeVisible": f"{VISIBLE:g}",
-        },
-    )
 
 
 if __name__ == "__main__":

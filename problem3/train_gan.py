@@ -9,7 +9,7 @@ Wasserstein estimate, the penalty and both losses; at every checkpoint the criti
 between training images and held-out real images (memorisation shows as a growing gap) and the FID
 of 1,000 samples for fixed z against the selection images (never the reported ones;
 problem3/data.py). Writes <results>/problem3/gan/seed<S>/{gan.pt (resumable), train_log.csv,
-training_curves.png, samples_latest.png, run.json, values.tex}. Settings: the table below.
+training_curves.png, samples_latest.png, run.json}. Settings: the table below.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from problem3.common import (
 )
 from problem3.models import LATENT, Critic, Generator, ema_update, sampling_generator
 from utils.cli import cli
-from utils.report import plot_curves, write_tex_values
+from utils.report import plot_curves
 from utils.training import ResumableRun, batch_indices
 
 # Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes
@@ -173,26 +173,7 @@ def main(argv=None):
             "E_train[T] - E_held-out[T]",
         ],
     )
-    summary = write_run_summary(setup, "gan", rows, run.saved)
-    write_tex_values(
-        out / "values.tex",
-        {
-            "PthreeGanIterations": str(config["iterations"]),
-            "PthreeGanLr": f"{config['lr']:g}",
-            "PthreeGanWidth": str(config["width"]),
-            "PthreeGanBatch": str(config["batch_size"]),
-            "PthreeGanImages": str(len(x)),
-            "PthreeGanDataset": config["dataset"],
-            "PthreeGanProfile": config["profile"],
-            "PthreeGanDevice": summary["device_name"],
-            "PthreeGanMinutes": f"{summary['wall_s'] / 60:.1f}",
-            "PthreeGanNCritic": str(config["n_critic"]),
-            "PthreeGanLam": str(lam),
-            "PthreeGanAugment": config["augment"],
-            "PthreeGanEma": str(config["ema"]),
-            "PthreeGanPrecision": precision,
-        },
-    )
+    write_run_summary(setup, "gan", rows, run.saved)
     last = [r for r in rows if "fid" in r][-1]
     print(
         f"final Wasserstein estimate {rows[-1]['wasserstein']:.3f}; critic gap "

@@ -10,7 +10,7 @@ statistics re-estimated). Logs per iteration the loss (negative ELBO), KL and re
 reconstruction on held-out real images (fixed noise) and the FID of 1,000 samples g(z) for fixed z
 against the selection images (never the reported ones; problem3/data.py). Writes
 <results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv, training_curves.png,
-samples_latest.png, run.json, values.tex}. Settings: the table below.
+samples_latest.png, run.json}. Settings: the table below.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from problem3.common import (
 )
 from problem3.models import LATENT, Encoder, Generator, ema_update, sampling_generator, vae_loss
 from utils.cli import cli
-from utils.report import plot_curves, write_tex_values
+from utils.report import plot_curves
 from utils.training import ResumableRun, batch_indices
 
 # Settings. DEFAULTS is the cpu profile; PROFILES lists only what the others change. A run takes
@@ -173,28 +173,8 @@ def main(argv=None):
             "-log p(x|z) (nats per image)",
         ],
     )
-    summary = write_run_summary(setup, "vae", rows, run.saved)
+    write_run_summary(setup, "vae", rows, run.saved)
     last = [r for r in rows if "fid" in r][-1]
-    write_tex_values(
-        out / "values.tex",
-        {
-            "PthreeVaeIterations": str(config["iterations"]),
-            "PthreeVaeLr": f"{config['lr']:g}",
-            "PthreeVaeWidth": str(config["width"]),
-            "PthreeVaeBatch": str(config["batch_size"]),
-            "PthreeVaeImages": str(len(x)),
-            "PthreeVaeDataset": config["dataset"],
-            "PthreeVaeProfile": config["profile"],
-            "PthreeVaeDevice": summary["device_name"],
-            "PthreeVaeMinutes": f"{summary['wall_s'] / 60:.1f}",
-            "PthreeVaeKlWarmup": str(config["kl_warmup"]),
-            "PthreeVaePixelScale": f"{config['pixel_scale']:g}",
-            "PthreeVaePrecision": config["precision"],
-            "PthreeVaeShift": str(config["shift"]),
-            "PthreeVaeEma": str(config["ema"]),
-            **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {}),
-        },
-    )
     print(
         f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
         f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}"

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -126,9 +127,9 @@ def test_quick_shrinks_only_the_flags_not_given(isolated_results):
     from problem1 import sweep
 
     sweep.main(["--quick", "--steps", "3", "--batch-size", "16"])
-    values = (isolated_results / "problem1" / "sweep_values.tex").read_text()
-    assert r"\newcommand{\PoneSteps}{3}" in values  # explicit, not quick's 300
-    assert r"\newcommand{\PoneLr}{0.01}" in values  # quick's learning rate (not given)
+    settings = json.loads((isolated_results / "problem1" / "sweep.json").read_text())["settings"]
+    assert settings["steps"] == 3  # explicit, not quick's 300
+    assert settings["lr"] == 0.01  # quick's learning rate (not given)
 
 
 def test_stacked_critics_compute_and_train_as_each_would_alone():

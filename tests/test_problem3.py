@@ -371,9 +371,7 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(
     assert gan_run["settings"]["ema"] == train_gan.DEFAULTS["ema"] and gan_run["profile"] == "cpu"
     # monitoring never uses the reported images
     assert gan_run["settings"]["reference"] == "selection"
-    assert (
-        r"\newcommand{\PthreeGanNCritic}{2}" in (out / "gan" / "seed0" / "values.tex").read_text()
-    )
+    assert gan_run["last_evaluation"]["step"] == 3 and "fid" in gan_run["last_evaluation"]
     log = [r for r in read_csv(out / "gan" / "seed0" / "train_log.csv") if r["fid"] == r["fid"]]
     assert [r["step"] for r in log] == [2, 3] and all(
         r["critic_gap"] == r["critic_gap"] for r in log

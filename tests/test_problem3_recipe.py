@@ -358,11 +358,9 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
         (127.5, "seed0"),
     ]
     assert all(abs(float(r["valid_mse"]) - 0.01) < 1e-9 for r in rows)
-    values = (root / "pixel_scale_values.tex").read_text()
-    assert (
-        r"\newcommand{\PthreeScaleBest}{4}" in values
-        and r"\newcommand{\PthreeScaleChosen}{127.5}" in values
-    )
+    record = json.loads((root / "pixel_scale.json").read_text())
+    best = min(record["rows"], key=lambda r: r["fid"])
+    assert record["chosen"] == 127.5 and best["run"] == "scale-4"
     assert (root / "pixel_scale.png").exists()
 
 

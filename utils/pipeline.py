@@ -1,9 +1,9 @@
 """The main job's steps, in order: the script each runs and what it writes (paths under the results
 directory).
 
-reproduce.py runs them; report/check_report.py checks that the built report holds every figure and
-values file they name. Problem 3 trains each model once per seed; the report shows the first seed's
-run and the FIDs of all.
+reproduce.py runs them; report/values.py turns their records into the report's numbers and
+report/check_report.py checks that the built report holds every figure they name. Problem 3 trains
+each model once per seed; the report shows the first seed's run and the FIDs of all.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ P3_MODELS = ("vae", "gan")
 # minutes.
 SEEDS = {"cpu": (0, 1), "gpu": (0, 1, 2), "quick": (0, 1)}
 # The VAE likelihood's scales the main job trains beside the first seed's run (whose scale, 3 in
-# problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of that
-# run.
+# problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of it.
 SWEEP_SCALES = (1.0, 16.0, 127.5)
 SWEEP_ITERATIONS = 3000
 
@@ -24,32 +23,30 @@ SWEEP_ITERATIONS = 3000
 class Step(NamedTuple):
     name: str
     script: str
-    summary: str  # the step's record: its settings and results
-    values: list[str]  # LaTeX values (\newcommand lines) the report reads
+    summary: str  # the step's record (JSON): its settings and results, what the report reads
     figures: list[str]  # figures the report includes
     other: list[str] = []  # further outputs
     inputs: list[str] = []  # files of earlier steps it reads: newer inputs make it stale
     checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
-    recipe: bool = (
-        False  # a Problem 3 training: takes --profile; reruns when its summary's profile differs
-    )
+    # a Problem 3 training: takes --profile; reruns when its summary's profile differs
+    recipe: bool = False
     args: list[str] = []  # further command-line arguments
 
     @property
     def outputs(self) -> list[str]:
-        return [self.summary, *self.values, *self.figures, *self.other]
+        return [self.summary, *self.figures, *self.other]
 
 
 def problem3_training(model: str, seed: int, first: bool) -> Step:
     """One Problem 3 training run; the report shows the first seed's curves and settings."""
     run = f"problem3/{model}/seed{seed}"
-    shown = ([f"{run}/values.tex"], [f"{run}/training_curves.png"])
+    curves = [f"{run}/training_curves.png"]
     return Step(
         f"Problem 3 {model.upper()} seed {seed}",
         f"problem3/train_{model}.py",
         f"{run}/run.json",
-        *(shown if first else ([], [])),
-        other=[] if first else [*shown[0], *shown[1]],
+        figures=curves if first else [],
+        other=[] if first else curves,
         checkpoints=[f"{run}/{model}.pt"],
         recipe=True,
         args=["--seed", str(seed)],
@@ -65,8 +62,7 @@ def pixel_scale_run(scale: float, iterations: int | None = None) -> Step:
         f"Problem 3 VAE pixel scale {scale:g}",
         "problem3/train_vae.py",
         f"{run}/run.json",
-        [],
-        [],
+        figures=[],
         checkpoints=[f"{run}/vae.pt"],
         recipe=True,
         args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}", *length],
@@ -82,35 +78,34 @@ def steps(
     ``pixel_scales`` (for ``sweep_iterations``, if given)."""
     checkpoints = [f"problem3/{m}/seed{s}/{m}.pt" for s in seeds for m in P3_MODELS]
     seed_list = ",".join(map(str, seeds))
+    qualitative = ("samples", "perturbations", "interpolation")
     return [
         Step(
             "Problem 1.3 sweep",
             "problem1/sweep.py",
-            "problem1/sweep.csv",
-            ["problem1/sweep_values.tex"],
-            ["problem1/sweep.png"],
+            "problem1/sweep.json",
+            figures=["problem1/sweep.png"],
+            other=["problem1/sweep.csv"],
         ),
         Step(
             "Problem 1.4 density",
             "density_estimation.py",
-            "problem1/density.csv",
-            ["problem1/density_values.tex"],
-            ["problem1/density_estimate.png", "problem1/density_discriminator.png"],
+            "problem1/density.json",
+            figures=["problem1/density_estimate.png", "problem1/density_discriminator.png"],
+            other=["problem1/density.csv"],
         ),
         Step(
             "Problem 2 training",
             "problem2/train_vae.py",
             "problem2/train_summary.json",
-            ["problem2/train_values.tex"],
-            ["problem2/training_curves.png"],
+            figures=["problem2/training_curves.png"],
             checkpoints=["problem2/vae.pt"],
         ),
         Step(
             "Problem 2 evaluation",
             "problem2/evaluate.py",
             "problem2/evaluation.json",
-            ["problem2/evaluation_values.tex"],
-            ["problem2/is_vs_k.png"],
+            figures=["problem2/is_vs_k.png"],
             other=["problem2/evaluation_table.tex", "problem2/is_listing.py"],
             inputs=["problem2/vae.pt"],
         ),
@@ -119,9 +114,9 @@ def steps(
         Step(
             "Problem 3 pixel scale",
             "problem3/pixel_scale.py",
-            "problem3/pixel_scale.csv",
-            ["problem3/pixel_scale_values.tex"],
-            ["problem3/pixel_scale.png"],
+            "problem3/pixel_scale.json",
+            figures=["problem3/pixel_scale.png"],
+            other=["problem3/pixel_scale.csv"],
             inputs=[f"problem3/vae/scale-{scale:g}/vae.pt" for scale in pixel_scales]
             + checkpoints[:1],
             args=[
@@ -135,12 +130,7 @@ def steps(
             "Problem 3 qualitative",
             "problem3/qualitative.py",
             "problem3/qualitative.json",
-            ["problem3/qualitative_values.tex"],
-            [
-                f"problem3/{m}/{f}.png"
-                for m in P3_MODELS
-                for f in ("samples", "perturbations", "interpolation")
-            ],
+            figures=[f"problem3/{m}/{f}.png" for m in P3_MODELS for f in qualitative],
             inputs=checkpoints[:2],
             args=["--train-seed", str(seeds[0])],
         ),
@@ -148,8 +138,7 @@ def steps(
             "Problem 3 FID",
             "problem3/fid.py",
             "problem3/fid.json",
-            ["problem3/fid_values.tex"],
-            ["problem3/fid_curves.png"],
+            figures=["problem3/fid_curves.png"],
             inputs=checkpoints,
             args=["--train-seeds", seed_list],
         ),

@@ -1,4 +1,4 @@
-"""Report outputs: the figure style and training-curve plots, LaTeX values."""
+"""Report figures: the project's figure style and training-curve plots."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 import os
 from pathlib import Path
 
-from utils.files import atomic_write, write_text
+from utils.files import atomic_write
 
 
 def plt():
@@ -88,16 +88,3 @@ def plot_curves(
     fig.suptitle(title)
     save_figure(fig, path)
     return Path(path)
-
-
-def tex_number(v: float, digits: int = 3) -> str:
-    return f"{v:.{digits}f}" if math.isfinite(v) else r"\textit{n/a}"
-
-
-def write_tex_values(path: str | os.PathLike, values: dict[str, str]) -> Path:
-    r"""Write ``\newcommand{\Name}{value}`` lines for the report (names: letters only)."""
-    for k in values:
-        if not k.isalpha():
-            raise ValueError(f"LaTeX macro names must be letters only: {k!r}")
-    text = "".join(f"\\newcommand{{\\{k}}}{{{v}}}\n" for k, v in values.items())
-    return write_text(path, text)

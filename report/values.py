@@ -1,0 +1,274 @@
+"""The report's numbers: reads what the scripts wrote under a results directory (JSON and CSV) and
+writes report/results/values.tex, one ``\\newcommand{\\Name}{value}`` per number report.tex shows.
+
+This is the only file that knows a macro name; the experiment scripts write data only. A file that
+is missing leaves its macros undefined, and report.tex prints a visible placeholder naming the
+command that makes it.
+
+    python report/values.py [RESULTS_DIR]   # default: ./results; reproduce.py runs it before LaTeX
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from utils.files import write_text
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
+
+
+def fixed(v: float, digits: int) -> str:
+    """``v`` with ``digits`` decimals; n/a (in italics) when not finite."""
+    return f"{v:.{digits}f}" if math.isfinite(v) else r"\textit{n/a}"
+
+
+def whole(v: float) -> str:
+    """An FID-sized number grouped by thousands (32,398), like every FID the scripts print."""
+    return f"{v:,.0f}" if math.isfinite(v) else r"\textit{n/a}"
+
+
+def with_spread(stats: dict) -> str:
+    """mean +- sd over seeds (the mean alone for one seed)."""
+    spread = rf" $\pm$ {whole(stats['sd'])}" if stats["n"] > 1 else ""
+    return whole(stats["mean"]) + spread
+
+
+def read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def sweep(results: Path) -> dict[str, str]:
+    """Problem 1.3: problem1/sweep.json."""
+    sweep = read_json(results / "problem1" / "sweep.json")
+    if not sweep:
+        return {}
+    settings = sweep["settings"]
+    return {
+        "PoneJsdMaxErr": f"{sweep['max_jsd_error']:.1e}",
+        "PoneWdMaxErr": fixed(sweep["max_wd_error"], 4),
+        "PoneSteps": str(settings["steps"]),
+        "PoneBatch": str(settings["batch_size"]),
+        "PoneLambda": f"{settings['lam']:g}",
+        "PoneLr": f"{settings['lr']:g}",
+        "PoneSweepSeconds": f"{sweep['wall_s']:.0f}",
+        "PoneSweepMode": "quick" if settings["quick"] else "full",
+    }
+
+
+def density(results: Path) -> dict[str, str]:
+    """Problem 1.4: problem1/density.json."""
+    density = read_json(results / "problem1" / "density.json")
+    if not density:
+        return {}
+    return {
+        "PoneDensityLone": fixed(density["l1"], 4),
+        "PoneDensitySteps": str(density["settings"]["steps"]),
+    }
+
+
+def problem2_training(results: Path) -> dict[str, str]:
+    """Problem 2's training: problem2/train_summary.json."""
+    train = read_json(results / "problem2" / "train_summary.json")
+    if not train:
+        return {}
+    settings = train["settings"]
+    return {
+        "PtwoTrainValidElbo": fixed(train["valid_elbo"], 2),
+        "PtwoTrainEpochs": str(settings["epochs"]),
+        "PtwoTrainBatch": str(settings["batch_size"]),
+        "PtwoTrainLr": f"{settings['lr']:g}",
+        "PtwoTrainImages": str(train["train_images"]),
+        "PtwoTrainMinutes": fixed(train["elapsed_s"] / 60, 0),
+        "PtwoTrainDevice": train["device_name"],
+    }
+
+
+def problem2_evaluation(results: Path) -> dict[str, str]:
+    """Questions 2.1-2.2: problem2/evaluation.json."""
+    evaluation = read_json(results / "problem2" / "evaluation.json")
+    if not evaluation:
+        return {}
+    sweep = evaluation["k_sweep"]
+    return {
+        "PtwoValidElbo": fixed(evaluation["valid"]["elbo"], 2),
+        "PtwoValidLogpx": fixed(evaluation["valid"]["log_px"], 2),
+        "PtwoTestElbo": fixed(evaluation["test"]["elbo"], 2),
+        "PtwoTestLogpx": fixed(evaluation["test"]["log_px"], 2),
+        "PtwoK": str(evaluation["k"]),
+        "PtwoEvalSeconds": f"{evaluation['seconds']:.0f}",
+        "PtwoSweepN": f"{sweep['n']:,}",
+        "PtwoSweepFirst": fixed(sweep["log_px"][0], 2),
+        "PtwoSweepLast": fixed(sweep["log_px"][-1], 2),
+        "PtwoSweepLastK": str(sweep["k"][-1]),
+        "PtwoSweepElbo": fixed(sweep["elbo"], 2),
+        "PtwoMeanGap": fixed(evaluation["mean_gap_valid"], 2),
+    }
+
+
+def problem3_vae(results: Path, seed: int = 0) -> dict[str, str]:
+    """The first seed's VAE training (the run the report shows): problem3/vae/seed0/run.json."""
+    vae = read_json(results / "problem3" / "vae" / f"seed{seed}" / "run.json")
+    if not vae:
+        return {}
+    settings = vae["settings"]
+    last = vae.get("last_evaluation", {})
+    return {
+        "PthreeVaeIterations": str(settings["iterations"]),
+        "PthreeVaeLr": f"{settings['lr']:g}",
+        "PthreeVaeWidth": str(settings["width"]),
+        "PthreeVaeBatch": str(settings["batch_size"]),
+        "PthreeVaeImages": str(vae["train_images"]),
+        "PthreeVaeDataset": settings["dataset"],
+        "PthreeVaeProfile": settings["profile"],
+        "PthreeVaeDevice": vae["device_name"],
+        "PthreeVaeMinutes": f"{vae['wall_s'] / 60:.1f}",
+        "PthreeVaeKlWarmup": str(settings["kl_warmup"]),
+        "PthreeVaePixelScale": f"{settings['pixel_scale']:g}",
+        "PthreeVaePrecision": settings["precision"],
+        "PthreeVaeShift": str(settings["shift"]),
+        "PthreeVaeEma": str(settings["ema"]),
+        **({"PthreeVaeValidKl": f"{last['valid_kl']:,.0f}"} if "valid_kl" in last else {}),
+    }
+
+
+def problem3_gan(results: Path, seed: int = 0) -> dict[str, str]:
+    """The first seed's WGAN-GP training: problem3/gan/seed0/run.json."""
+    gan = read_json(results / "problem3" / "gan" / f"seed{seed}" / "run.json")
+    if not gan:
+        return {}
+    settings = gan["settings"]
+    return {
+        "PthreeGanIterations": str(settings["iterations"]),
+        "PthreeGanLr": f"{settings['lr']:g}",
+        "PthreeGanWidth": str(settings["width"]),
+        "PthreeGanBatch": str(settings["batch_size"]),
+        "PthreeGanImages": str(gan["train_images"]),
+        "PthreeGanDataset": settings["dataset"],
+        "PthreeGanProfile": settings["profile"],
+        "PthreeGanDevice": gan["device_name"],
+        "PthreeGanMinutes": f"{gan['wall_s'] / 60:.1f}",
+        "PthreeGanNCritic": str(settings["n_critic"]),
+        "PthreeGanLam": str(settings["lam"]),
+        "PthreeGanAugment": settings["augment"],
+        "PthreeGanEma": str(settings["ema"]),
+        "PthreeGanPrecision": settings["precision"],
+    }
+
+
+def pixel_scale(results: Path) -> dict[str, str]:
+    """The VAE's pixel-scale comparison: problem3/pixel_scale.json."""
+    scale = read_json(results / "problem3" / "pixel_scale.json")
+    if not scale:
+        return {}
+    rows = scale["rows"]
+    best = min(rows, key=lambda r: r["fid"])
+    return {
+        "PthreeScaleChosen": f"{scale['chosen']:g}",
+        "PthreeScaleStep": f"{best['step']:,}",
+        "PthreeScaleBest": f"{best['pixel_scale']:g}",
+        "PthreeScaleBestFid": f"{best['fid']:,.0f}",
+        "PthreeScaleRuns": str(len(rows)),
+        "PthreeScaleList": ", ".join(f"{r['pixel_scale']:g}" for r in rows),
+        "PthreeScaleFids": ", ".join(f"{r['fid']:,.0f}" for r in rows),
+    }
+
+
+def qualitative(results: Path) -> dict[str, str]:
+    """Questions 3.1-3.3: problem3/qualitative.json."""
+    qualitative = read_json(results / "problem3" / "qualitative.json")
+    if not qualitative:
+        return {}
+    vae, gan = qualitative["vae"], qualitative["gan"]
+    return {
+        "PthreeVaeEps": f"{vae['eps']:g}",
+        "PthreeVaeVisibleDims": str(vae["dims_above_visible"]),
+        "PthreeVaeMedianChange": f"{vae['median_change']:.3f}",
+        "PthreeVaeTopChange": f"{vae['shown_change'][0]:.3f}",
+        "PthreeVaeTopDims": ", ".join(map(str, vae["shown_dims"])),
+        "PthreeGanEps": f"{gan['eps']:g}",
+        "PthreeGanVisibleDims": str(gan["dims_above_visible"]),
+        "PthreeGanMedianChange": f"{gan['median_change']:.3f}",
+        "PthreeGanTopChange": f"{gan['shown_change'][0]:.3f}",
+        "PthreeGanTopDims": ", ".join(map(str, gan["shown_dims"])),
+        "PthreeVisible": f"{qualitative['visible']:g}",
+    }
+
+
+def fid(results: Path) -> dict[str, str]:
+    """Question 3.4: problem3/fid.json."""
+    fid = read_json(results / "problem3" / "fid.json")
+    if not fid:
+        return {}
+    reported = fid["reported"]  # the reported images
+    everything = fid["score_fid"]  # score_fid.py's reference
+    draws = fid["draws"]  # one model, other draws of its samples
+    floor = reported["floor_train"]
+    lower = min(LABELS, key=lambda m: reported[m]["mean"])
+    return {
+        "PthreeFidVae": with_spread(reported["vae"]),
+        "PthreeFidGan": with_spread(reported["gan"]),
+        "PthreeFidFloor": whole(floor),
+        "PthreeFidReference": reported["reference"],
+        "PthreeFidVaeAll": with_spread(everything["vae"]),
+        "PthreeFidGanAll": with_spread(everything["gan"]),
+        "PthreeFidFloorAll": whole(everything["floor_train"]),
+        "PthreeFidReferenceAll": everything["reference"],
+        "PthreeFidSeeds": str(reported["vae"]["n"]),
+        "PthreeFidFloorN": f"{fid['floor_n']:,}",
+        "PthreeFidN": f"{fid['n']:,}",
+        "PthreeFidVaeOverFloor": f"{reported['vae']['mean'] / floor:.1f}",
+        "PthreeFidGanOverFloor": f"{reported['gan']['mean'] / floor:.1f}",
+        "PthreeFidLower": LABELS[lower],
+        "PthreeFidDraws": str(len(draws["vae"]["fids"])),
+        "PthreeFidDrawSdVae": whole(draws["vae"]["sd"]),
+        "PthreeFidDrawSdGan": whole(draws["gan"]["sd"]),
+    }
+
+
+def job(results: Path) -> dict[str, str]:
+    """The main job's steps and times (reproduce.py's step_times.json)."""
+    times = read_json(results / "step_times.json")
+    if not times:
+        return {}
+    devices = sorted({t["device"] for t in times.values()})
+    dates = sorted({t["date"] for t in times.values()})
+    return {
+        "JobMinutes": f"{sum(t['seconds'] for t in times.values()) / 60:.0f}",
+        "JobSteps": str(len(times)),
+        "JobDevice": "; ".join(devices),
+        "JobDates": dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}",
+    }
+
+
+def report_values(results: Path) -> dict[str, str]:
+    """Every macro the results under ``results`` define, by name."""
+    sources = (
+        sweep,
+        density,
+        problem2_training,
+        problem2_evaluation,
+        problem3_vae,
+        problem3_gan,
+        pixel_scale,
+        qualitative,
+        fid,
+        job,
+    )
+    return {name: value for source in sources for name, value in source(results).items()}
+
+
+def write_values(results: Path, path: Path) -> Path:
+    """Write the macros of :func:`report_values` to ``path`` as ``\\newcommand`` lines."""
+    values = report_values(Path(results))
+    lines = [f"\\newcommand{{\\{name}}}{{{value}}}\n" for name, value in values.items()]
+    return write_text(path, "".join(lines))
+
+
+if __name__ == "__main__":
+    results = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results"
+    written = write_values(results, ROOT / "report" / "results" / "values.tex")
+    print(f"{written}: {len(report_values(results))} values from {results}")
