@@ -27,7 +27,6 @@ import torch.nn.functional as F
 from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
 from utils import config as cfg
-from utils import memory
 from utils.cli import UserError, cli, positive_float, positive_int, progress
 from utils.files import write_csv, write_json
 from utils.report import plt, save_figure
@@ -116,7 +115,6 @@ def main(argv=None):
     )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
-    memory.check_fits(memory.sampler_bytes(config["batch_size"], 1, 2), "--batch-size")
     out = results_dir("problem1", base=config["results_dir"])
     t0 = time.time()
     disc = train_discriminator(

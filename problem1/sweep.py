@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from problem1.theta_sweep import THETAS, sweep
+from problem1.theta_sweep import sweep
 from utils import config as cfg
-from utils import memory
 from utils.cli import UserError, at_least, cli, positive_float, positive_int
 from utils.files import write_csv, write_json
 from utils.report import plt, save_figure
@@ -83,9 +82,6 @@ def main(argv=None):
     )
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
-    memory.check_fits(
-        memory.sampler_bytes(config["batch_size"], 2, 2 * len(THETAS)), "--batch-size"
-    )
     out = results_dir("problem1", base=config["results_dir"])
     t0 = time.time()
     rows = sweep(

@@ -22,7 +22,6 @@ from problem2.importance_sampling import log_mean_weight, log_weight_terms, samp
 from problem2.layers import fast_layers
 from problem2.model import VAE, gaussian_kl
 from utils import config as cfg
-from utils import memory
 from utils.cli import UserError, cli, positive_int, progress
 from utils.files import write_csv, write_json, write_text
 from utils.report import plt, save_figure
@@ -211,9 +210,6 @@ def main(argv=None):
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     k = config["k"]
-    memory.check_fits(
-        memory.importance_sampling_bytes(config["batch_size"], k), "--batch-size x --k"
-    )
     out = results_dir("problem2", base=config["results_dir"])
     device = get_device(config["device"])
     model, source = load_vae(

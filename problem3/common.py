@@ -18,7 +18,6 @@ from problem3.frechet import FidScorer, add_fid_flags
 from problem3.hardware import fast_bf16, pick_profile
 from problem3.models import LATENT, run_dir
 from utils import config as cfg
-from utils import memory
 from utils.cli import UserError, at_least, fraction, positive_float, positive_int
 from utils.files import atomic_write, fingerprint, write_json
 from utils.runtime import (
@@ -229,11 +228,6 @@ def resolve_training(
             parse_policy(config["augment"])
         except ValueError as e:
             raise UserError(f"--augment: {e}") from None
-    memory.check_fits(
-        memory.problem3_training_bytes(config["width"], config["batch_size"]),
-        "--width and --batch-size",
-        device,
-    )
     print(cfg.describe(config), flush=True)
     return config, device
 

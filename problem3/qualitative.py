@@ -14,8 +14,7 @@ import torch
 from problem3.common import fixed_latents, save_grid
 from problem3.models import LATENT, MODELS, checkpoint_path, load_generator
 from utils import config as cfg
-from utils import memory
-from utils.cli import cli, positive_float, positive_int, seed
+from utils.cli import between, cli, seed
 from utils.files import write_csv, write_json
 from utils.report import plt, save_figure
 from utils.runtime import get_device, results_dir
@@ -113,17 +112,19 @@ def main(argv=None):
     ap = cfg.parser(__doc__)
     ap.add_argument(
         "--eps",
-        type=positive_float,
-        help="perturbation step epsilon (default: per model, the smallest of "
+        type=between(1e-3, 100.0),
+        help="perturbation step epsilon, 0.001 to 100 (default: per model, the smallest of "
         f"{', '.join(map(str, EPS_GRID))} whose shown dimensions change the image visibly)",
     )
     ap.add_argument(
         "--dims",
-        type=positive_int,
-        help=f"most-changing dimensions to show (default: {DEFAULTS['dims']})",
+        type=between(1, LATENT, int),
+        help=f"most-changing dimensions to show, 1 to {LATENT} (default: {DEFAULTS['dims']})",
     )
     ap.add_argument(
-        "--pairs", type=positive_int, help=f"interpolation pairs (default: {DEFAULTS['pairs']})"
+        "--pairs",
+        type=between(1, 20, int),
+        help=f"interpolation pairs, rows of the figure: 1 to 20 (default: {DEFAULTS['pairs']})",
     )
     ap.add_argument(
         "--train-seed", type=seed, help="draw the models trained with this seed (default: 0)"
@@ -136,7 +137,6 @@ def main(argv=None):
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS)
     print(cfg.describe(config))
     device = get_device(config["device"])
-    memory.check_fits(config["pairs"] * 2 * len(ALPHAS) * 3 * 32 * 32 * 4 * 8, "--pairs", device)
     root = results_dir("problem3", base=config["results_dir"])
     # both checked before any figure
     models = {

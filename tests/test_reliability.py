@@ -298,22 +298,57 @@ def test_a_second_run_on_the_same_directory_is_refused_naming_the_first(tmp_path
         (sweep.main, ["--lr=-0.001"], "above 0"),
         (sweep.main, ["--lam=-5"], "at least 10"),
         (sweep.main, ["--batch-size", "1e12"], "positive integer"),
-        (sweep.main, ["--batch-size", str(10**12)], "GiB"),
-        (density_estimation.main, ["--batch-size", str(10**13)], "GiB"),
+        (sweep.main, ["--batch-size", str(10**12)], "out of memory"),
+        (density_estimation.main, ["--batch-size", str(10**13)], "out of memory"),
         (train_gan.main, ["--fid-samples", "1"], "at least 2"),
         (
             train_gan.main,
             ["--dataset", "svhn-partial", "--device", "cpu", "--width", "1000000"],
-            "GiB",
+            "out of memory",
         ),
         (train_gan.main, ["--ema", "1"], "[0, 1)"),
-        (evaluate.main, ["--k", str(10**8)], "GiB"),
-        (qualitative.main, ["--pairs", str(10**9)], "GiB"),
+        (qualitative.main, ["--pairs", str(10**9)], "between 1 and 20"),
+        (qualitative.main, ["--eps", "1e39"], "between 0.001 and 100"),
     ],
 )
 def test_out_of_range_values_are_one_line_before_any_work(main, argv, needle, capsys, tmp_path):
     _fails(main, argv + ["--results-dir", str(tmp_path)], capsys, needle)
     assert not any(tmp_path.rglob("*.*"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MemoryError("Unable to allocate 14.6 TiB for an array with shape (10**12, 2)"),
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"
+        ),
+        type("OutOfMemoryError", (RuntimeError,), {})(
+            "CUDA out of memory. Tried to allocate 9 GiB"
+        ),
+    ],
+)
+def test_an_allocation_failure_is_one_line_naming_the_sizes(error, capsys):
+    from utils.cli import cli
+
+    def main(argv=None):
+        raise error
+
+    with pytest.raises(SystemExit) as e:
+        cli(main)([])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: out of memory (") and "--batch-size" in err
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory():
+    from utils.cli import cli
+
+    def main(argv=None):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="shapes"):
+        cli(main)([])
 
 
 # 11. Devices this project cannot use.

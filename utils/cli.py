@@ -20,8 +20,17 @@ class Interrupted(UserError):
     exit_code = 130
 
 
+def out_of_memory(e: BaseException) -> bool:
+    """Whether ``e`` is an allocation failure: numpy's MemoryError, torch's CPU allocator's
+    RuntimeError or CUDA's OutOfMemoryError (a RuntimeError too)."""
+    if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(e, RuntimeError) and "can't allocate memory" in str(e)
+
+
 def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | None], object]:
-    """Decorate a script's ``main(argv)`` so a :class:`UserError` exits with one clear line."""
+    """Decorate a script's ``main(argv)`` so a :class:`UserError` or an allocation failure (a size
+    too large for this machine) exits with one clear line."""
 
     def wrapped(argv: list[str] | None = None):
         try:
@@ -32,6 +41,16 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             raise SystemExit(130) from None
+        except (MemoryError, RuntimeError) as e:
+            if not out_of_memory(e):
+                raise
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            print(
+                f"error: out of memory ({reason}): use smaller sizes (--batch-size, --width, "
+                "--k, --n ...)",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
 
     wrapped.__doc__ = main.__doc__
     return wrapped
@@ -66,6 +85,22 @@ def at_least(minimum: float, kind: type = float):
         return value
 
     convert.__name__ = f"{what} >= {minimum:g}"
+    return convert
+
+
+def between(minimum: float, maximum: float, kind: type = float):
+    """argparse type for a finite number (``kind`` int: a whole number) in [minimum, maximum]."""
+    what = "a whole number" if kind is int else "a number"
+
+    def convert(text: str):
+        value = _number(text, kind, what)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be between {minimum:g} and {maximum:g}, got {value:g}"
+            )
+        return value
+
+    convert.__name__ = f"{what} in [{minimum:g}, {maximum:g}]"
     return convert
 
 
