@@ -25,7 +25,7 @@ from utils import config as cfg
 from utils.cli import UserError, cli, positive_int, progress
 from utils.files import write_csv, write_json, write_text
 from utils.report import plt, save_figure
-from utils.runtime import get_device, library_versions, results_dir
+from utils.runtime import get_device, keep_freed_memory, library_versions, results_dir
 from utils.training import load_checkpoint, require_finished
 
 DEFAULTS = {
@@ -212,6 +212,7 @@ def main(argv=None):
     k = config["k"]
     out = results_dir("problem2", base=config["results_dir"])
     device = get_device(config["device"])
+    keep_freed_memory()  # CPU steps reuse freed activation memory, not fresh pages (utils/runtime)
     model, source = load_vae(
         Path(config["checkpoint"] or out / "vae.pt"), device, config["allow_unfinished"]
     )

@@ -21,7 +21,13 @@ from utils import config as cfg
 from utils.cli import cli, positive_float, positive_int
 from utils.files import fingerprint, write_json
 from utils.report import plot_curves
-from utils.runtime import get_device, library_versions, results_dir, seed_everything
+from utils.runtime import (
+    get_device,
+    keep_freed_memory,
+    library_versions,
+    results_dir,
+    seed_everything,
+)
 from utils.training import ResumableRun, batch_indices
 
 # Settings: the text's (Adam 3e-4, batch 32, 20 epochs); --quick is a smoke run on part of the data.
@@ -143,6 +149,7 @@ def main(argv=None):
     config = cfg.resolve(ap.parse_args(argv), DEFAULTS, quick=QUICK)
     print(cfg.describe(config))
     device = get_device(config["device"])
+    keep_freed_memory()  # CPU steps reuse freed activation memory, not fresh pages (utils/runtime)
     out = results_dir("problem2", base=config["results_dir"])
     data = load_binarized_mnist(config["data_dir"])
     x_train, x_valid = (

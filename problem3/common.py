@@ -23,6 +23,7 @@ from utils.files import atomic_write, fingerprint, write_json
 from utils.runtime import (
     device_description,
     get_device,
+    keep_freed_memory,
     library_versions,
     results_dir,
     seed_everything,
@@ -233,7 +234,9 @@ def resolve_training(
 
 
 def prepare(config: dict, device: torch.device, model: str) -> Setup:
-    """Seed and load the training and validation images onto the device."""
+    """Seed, let the CPU reuse freed memory, and load the training and validation images onto the
+    device."""
+    keep_freed_memory()  # CPU steps reuse freed activation memory, not fresh pages (utils/runtime)
     seed_everything(config["seed"])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = (

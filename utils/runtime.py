@@ -38,7 +38,7 @@ def keep_freed_memory() -> bool:
 
 def get_device(name: str | None = None) -> torch.device:
     """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot
-    be used. On the CPU it also keeps freed memory for reuse (:func:`keep_freed_memory`)."""
+    be used."""
     if not name:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -56,8 +56,6 @@ def get_device(name: str | None = None) -> torch.device:
         )
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
         raise UserError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices here")
-    if device.type == "cpu":
-        keep_freed_memory()
     return device
 
 
