@@ -4,18 +4,20 @@ are up to date, then build report/report.pdf and check it.
     python reproduce.py           # full results into ./results (README: times on a 2-core CPU)
     python reproduce.py --quick   # smoke profile into ./results/quick, minutes (`make quick`)
 
-A step is up to date when all its outputs exist, are newer than the code it runs and than the
-checkpoints of earlier steps it reads, and were made in the same profile. Problem 3 uses the
+A step is up to date when what its outputs were made from (its command line, the project's code,
+its data files, the earlier steps' files it reads) and the outputs themselves are what they were
+right after it last ran (fingerprints in <results>/steps.json). Problem 3 uses the
 official SVHN files when present or downloadable, else svhn_partial.npz.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
+import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -24,80 +26,64 @@ from pathlib import Path
 from problem3.hardware import pick_profile
 from report.values import write_values
 from utils.cli import UserError, cli
-from utils.files import write_json, write_text
+from utils.files import file_hash, write_json, write_text
 from utils.pipeline import SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
-from utils.runtime import ROOT, device_description, get_device, results_dir
+from utils.runtime import ROOT, data_dir, device_description, get_device, results_dir
 
-PROJECT_MODULES = (
-    "problem1",
-    "problem2",
-    "problem3",
-    "utils",
-    "samplers",
-    "score_fid",
-    "density_estimation",
-)
+# The project's code: what every step's outputs are made from, besides its own inputs and data
+CODE = ("problem1", "problem2", "problem3", "utils", "samplers.py", "density_estimation.py")
 
 
-def module_file(name: str) -> Path | None:
-    """The source file of a project module (``problem3.models``, ``utils.cli``...), None for
-    anything else."""
-    parts = name.split(".")
-    if parts[0] not in PROJECT_MODULES:
+def digest(path: Path, _cache: dict = {}) -> str:
+    """SHA-256 of a file's bytes (cached by path, size and modification time in this process)."""
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _cache:
+        _cache[key] = file_hash(path)
+    return _cache[key]
+
+
+def stamp(results: Path, step: Step, cmd: list[str]) -> str | None:
+    """A fingerprint of everything a step's outputs are made from and of the outputs themselves:
+    its command line, the project's code, the data files it reads, the earlier steps' files it reads
+    and its own outputs and checkpoints. None while any of those is missing. A step is up to date
+    when this equals the fingerprint recorded right after it last ran."""
+    code = [p for name in CODE for p in (sorted((ROOT / name).rglob("*.py")) or [ROOT / name])]
+    data = sorted(p for pattern in step.data for p in data_dir().glob(pattern) if p.is_file())
+    made = [*step.inputs, *step.outputs, *step.checkpoints]
+    files = {
+        **{str(p.relative_to(ROOT)): p for p in code},
+        **{f"data/{p.name}": p for p in data},
+        **{f"results/{name}": results / name for name in made},
+    }
+    if not all(p.is_file() for p in files.values()):
         return None
-    base = ROOT.joinpath(*parts)
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+    parts = [" ".join(cmd[1:]), *(f"{name} {digest(p)}" for name, p in files.items())]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def step_code(script: str | Path) -> set[Path]:
-    """The project files a script runs: itself and every project module it imports, followed through
-    their own imports (package __init__ files included)."""
-    seen: set[Path] = set()
-    todo = [ROOT / script]
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-            else:
-                continue
-            for name in names:
-                parts = name.split(".")
-                todo += [
-                    f
-                    for f in (module_file(".".join(parts[:i])) for i in range(1, len(parts) + 1))
-                    if f
-                ]
-    return seen
+def read_stamps(path: Path) -> dict:
+    """The fingerprints recorded by earlier runs (none if the file is missing or unreadable)."""
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        print(f"note: {path} is unreadable; every step reruns", file=sys.stderr)
+        return {}
 
 
-def newest_code(script: str) -> float:
-    return max(f.stat().st_mtime for f in step_code(script))
-
-
-def up_to_date(results: Path, step: Step, profile: str, recipe: str) -> bool:
-    """All outputs and checkpoints exist, were made in this profile (and Problem 3 recipe), and are
-    newer than the code and inputs."""
-    stamp = results / ".profile"
-    if not stamp.exists() or stamp.read_text() != profile:
-        return False
-    if step.recipe:
-        summary = results / step.summary
-        if not summary.exists() or json.loads(summary.read_text()).get("profile") != recipe:
-            return False
-    outputs, inputs = [results / o for o in step.outputs], [results / i for i in step.inputs]
-    if not all(p.exists() for p in outputs + inputs + [results / c for c in step.checkpoints]):
-        return False
-    newest_source = max([newest_code(step.script)] + [p.stat().st_mtime for p in inputs])
-    return min(p.stat().st_mtime for p in outputs) > newest_source
+def run_step(cmd: list[str], env: dict) -> int:
+    """Run a step's script; if this job is stopped (Ctrl-C, kill), the script is stopped as by
+    Ctrl-C (it saves its checkpoint) before this job exits. Returns its exit code."""
+    child = subprocess.Popen(cmd, env=env)
+    try:
+        return child.wait()
+    except BaseException:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        raise
 
 
 def checkpoint_times(results: Path, step: Step) -> list[int] | None:
@@ -158,6 +144,11 @@ def build_report(results: Path, profile: str, report: Path = ROOT / "report") ->
     return pdf
 
 
+def stop(signum, frame):
+    """SIGTERM: handled as Ctrl-C (the running step is stopped and saves its checkpoint)."""
+    raise KeyboardInterrupt
+
+
 @cli
 def main(argv=None):
     ap = argparse.ArgumentParser(
@@ -191,6 +182,8 @@ def main(argv=None):
         "CUDA is available, else cpu",
     )
     args = ap.parse_args(argv)
+    if args.report_only and args.no_report:
+        ap.error("--report-only --no-report would do nothing: give one of them")
     profile = "quick" if args.quick else "full"
     recipe = pick_profile(args.profile, get_device())
     seeds = SEEDS["quick" if args.quick else recipe]
@@ -207,10 +200,9 @@ def main(argv=None):
     device = device_description(get_device())
     print(f"profile {profile}, Problem 3 recipe {recipe}, device {device}", flush=True)
     t_start = time.time()
+    stamps_path = results / "steps.json"
+    stamps = read_stamps(stamps_path)
     for step in chosen:
-        if not args.force and up_to_date(results, step, profile, recipe):
-            print(f"[up to date] {step.name}")
-            continue
         cmd = [
             sys.executable,
             str(ROOT / step.script),
@@ -218,11 +210,16 @@ def main(argv=None):
             *(["--profile", recipe] if step.recipe else []),
             *step.args,
         ]
+        if not args.force and stamps.get(step.name) == stamp(results, step, cmd) is not None:
+            print(f"[up to date] {step.name}")
+            continue
         print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
         t0, before = time.time(), checkpoint_times(results, step)
-        if subprocess.run(cmd, env=env).returncode:
+        stamps.pop(step.name, None)
+        if run_step(cmd, env):
             raise UserError(f"step failed: {step.name}")
-        write_text(results / ".profile", profile)
+        stamps[step.name] = stamp(results, step, cmd)
+        write_json(stamps_path, stamps)
         seconds = time.time() - t0
         # a finished training, resumed: nothing trained
         if before and before == checkpoint_times(results, step):
@@ -256,4 +253,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)  # kill <pid>: stop the running step cleanly, then exit
     main()

@@ -30,6 +30,19 @@ DEFAULTS = {"train_seed": 0, "scales": None}
 VARYING = ("pixel_scale", "run", "iterations")  # what may differ between the runs of the sweep
 
 
+def read_run(path: Path) -> dict:
+    """A training's run.json; one clear error if it is not readable JSON with its settings."""
+    try:
+        run = json.loads(path.read_text())
+        run["settings"]["pixel_scale"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(
+            f"{path} is unreadable or incomplete ({type(e).__name__}): rerun its "
+            "training (python problem3/train_vae.py)"
+        ) from None
+    return run
+
+
 def sweep_runs(root, reference: dict, first: Path, scales=None) -> list[dict]:
     """One row per scale: the ``first`` run's directory, then the sweep's runs (vae/scale-*/; of
     ``scales`` if given) whose settings equal ``reference``'s but for :data:`VARYING` (one per
@@ -38,7 +51,7 @@ def sweep_runs(root, reference: dict, first: Path, scales=None) -> list[dict]:
     keep = {k: v for k, v in reference.items() if k not in VARYING}
     runs, seen = [], set()
     for summary in [first / "run.json", *sorted((root / "vae").glob("scale-*/run.json"))]:
-        settings = json.loads(summary.read_text())["settings"]
+        settings = read_run(summary)["settings"]
         wanted = scales is None or settings["pixel_scale"] in scales or summary.parent == first
         if (
             not wanted
@@ -47,7 +60,12 @@ def sweep_runs(root, reference: dict, first: Path, scales=None) -> list[dict]:
         ):
             continue
         seen.add(settings["pixel_scale"])
-        log = read_csv(summary.parent / "train_log.csv")
+        log_path = summary.parent / "train_log.csv"
+        if not log_path.is_file():
+            raise UserError(
+                f"{log_path} is missing: rerun python problem3/train_vae.py for that run"
+            )
+        log = read_csv(log_path)
         runs.append(
             (
                 settings["pixel_scale"],
@@ -128,7 +146,7 @@ def main(argv=None):
         raise UserError(
             f"{first / 'run.json'} not found: train the VAE first (python problem3/train_vae.py)"
         )
-    reference = json.loads((first / "run.json").read_text())["settings"]
+    reference = read_run(first / "run.json")["settings"]
     rows = sweep_runs(root, reference, first, config["scales"])
     if len(rows) < 2:
         raise UserError(

@@ -362,6 +362,17 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
     best = min(record["rows"], key=lambda r: r["fid"])
     assert record["chosen"] == 127.5 and best["run"] == "scale-4"
     assert (root / "pixel_scale.png").exists()
+    capsys.readouterr()
+    # a run's log deleted, then its run.json truncated: one line each, no traceback
+    (root / "vae" / "scale-4" / "train_log.csv").unlink()
+    (root / "vae" / "seed0" / "run.json").write_text('{"settings": {"pixel')
+    for expected in ("run.json is unreadable", "train_log.csv is missing"):
+        with pytest.raises(SystemExit) as e:
+            pixel_scale.main(["--results-dir", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and expected in err and "Traceback" not in err
+        run_json = root / "vae" / "seed0" / "run.json"
+        run_json.write_text(json.dumps({"settings": {**base, "run": "seed0"}}))
 
 
 def test_the_pixel_scale_curve_compares_every_run_at_the_last_checkpoint_they_all_have(tmp_path):

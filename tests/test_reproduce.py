@@ -1,12 +1,14 @@
 import json
 import os
-import subprocess
-import time
+import signal
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
 import reproduce
-from reproduce import up_to_date
+from reproduce import stamp
 from utils.pipeline import steps
 
 STEPS = steps((0, 1, 2))
@@ -22,38 +24,96 @@ def _touch(root, names, t):
         os.utime(root / n, (t, t))
 
 
-def test_a_step_is_stale_when_its_checkpoint_input_is_newer_or_missing(tmp_path):
-    now = time.time() + 1000  # later than any code file
-    (tmp_path / ".profile").write_text("full")
-    _touch(tmp_path, EVAL.inputs, now)
-    _touch(tmp_path, EVAL.outputs, now + 10)
-    assert up_to_date(tmp_path, EVAL, "full", "cpu")
-    assert not up_to_date(tmp_path, EVAL, "quick", "cpu")  # made in another profile
-    _touch(tmp_path, EVAL.inputs, now + 20)  # the model was retrained
-    assert not up_to_date(tmp_path, EVAL, "full", "cpu")
-    _touch(tmp_path, EVAL.outputs, now + 30)
-    (tmp_path / EVAL.outputs[0]).unlink()  # an output is missing
-    assert not up_to_date(tmp_path, EVAL, "full", "cpu")
+CMD = ["python", "problem2/evaluate.py"]
 
 
-def test_a_training_step_reruns_without_its_checkpoint_and_when_code_is_newer(tmp_path):
-    (tmp_path / ".profile").write_text("full")
-    _touch(tmp_path, TRAIN.outputs + TRAIN.checkpoints, time.time() + 1000)
-    assert up_to_date(tmp_path, TRAIN, "full", "cpu")
-    (tmp_path / TRAIN.checkpoints[0]).unlink()
-    assert not up_to_date(tmp_path, TRAIN, "full", "cpu")
-    _touch(tmp_path, TRAIN.outputs + TRAIN.checkpoints, 1.0)  # older than the code
-    assert not up_to_date(tmp_path, TRAIN, "full", "cpu")
+class AllRecorded(dict):
+    """Recorded fingerprints in which every step has the fingerprint "same"."""
+
+    def get(self, key, default=None):
+        return "same"
 
 
-def test_a_problem3_training_step_reruns_when_the_recipe_differs(tmp_path):
-    (tmp_path / ".profile").write_text("full")
-    _touch(tmp_path, GAN.outputs + GAN.checkpoints, time.time() + 1000)
-    run = tmp_path / GAN.summary
-    run.write_text(json.dumps({"profile": "cpu"}))
-    os.utime(run, (time.time() + 1000, time.time() + 1000))
-    assert up_to_date(tmp_path, GAN, "full", "cpu")
-    assert not up_to_date(tmp_path, GAN, "full", "gpu")
+@pytest.fixture
+def made(tmp_path, monkeypatch):
+    """A results directory holding the evaluation step's input and outputs, and a data directory
+    with the files Problem 2 reads."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "binarized_mnist.npz").write_bytes(b"mnist")
+    (data / "svhn_partial.npz").write_bytes(b"svhn")
+    monkeypatch.setenv("A3_DATA_DIR", str(data))
+    results = tmp_path / "results"
+    _touch(results, EVAL.inputs + EVAL.outputs, 1000.0)
+    return results
+
+
+def test_a_step_is_up_to_date_only_while_nothing_it_was_made_from_changed(made):
+    before = stamp(made, EVAL, CMD)
+    assert before is not None and stamp(made, EVAL, CMD) == before  # nothing changed
+    assert stamp(made, EVAL, [*CMD, "--quick"]) != before  # another command line (profile)
+    (made / EVAL.inputs[0]).write_text("retrained")  # the model it reads
+    assert stamp(made, EVAL, CMD) != before
+
+
+def test_an_output_that_changed_or_went_missing_makes_the_step_stale(made):
+    before = stamp(made, EVAL, CMD)
+    (made / EVAL.summary).write_text('{"trunc')  # a truncated record: stale, never parsed
+    assert stamp(made, EVAL, CMD) != before
+    (made / EVAL.summary).unlink()
+    assert stamp(made, EVAL, CMD) is None
+
+
+def test_replaced_data_makes_only_the_steps_that_read_it_stale(made):
+    gan_files = [*GAN.outputs, *GAN.checkpoints]
+    _touch(made, gan_files, 1000.0)
+    gan_cmd = ["python", GAN.script]
+    gan, evaluation = stamp(made, GAN, gan_cmd), stamp(made, EVAL, CMD)
+    data = Path(os.environ["A3_DATA_DIR"])
+    (data / "svhn_partial.npz").write_bytes(b"other images")
+    assert stamp(made, GAN, gan_cmd) != gan and stamp(made, EVAL, CMD) == evaluation
+
+
+def test_changed_code_makes_the_step_stale(made, monkeypatch, tmp_path):
+    code = tmp_path / "code"
+    (code / "utils").mkdir(parents=True)
+    (code / "utils" / "cli.py").write_text("a = 1\n")
+    (code / "samplers.py").write_text("b = 1\n")
+    monkeypatch.setattr(reproduce, "ROOT", code)
+    monkeypatch.setattr(reproduce, "CODE", ("utils", "samplers.py"))
+    before = stamp(made, EVAL, CMD)
+    (code / "utils" / "cli.py").write_text("a = 2\n")
+    assert stamp(made, EVAL, CMD) != before
+
+
+def test_the_job_skips_a_step_whose_fingerprint_holds_and_reruns_it_after_an_interruption(
+    made, monkeypatch, capsys
+):
+    ran = []
+
+    def fake_step(cmd, env):  # a training that writes its outputs and checkpoint
+        ran.append(cmd)
+        _touch(made, [*TRAIN.outputs, *TRAIN.checkpoints], 2000.0)
+        return 0
+
+    monkeypatch.setenv("A3_RESULTS_DIR", str(made.parent))
+    monkeypatch.setattr(reproduce, "results_dir", lambda *a, **k: made)
+    monkeypatch.setattr(reproduce, "run_step", fake_step)
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    assert len(ran) == 1 and "[up to date] Problem 2 training" in capsys.readouterr().out
+    (made / TRAIN.checkpoints[0]).write_text("restarted, stopped at step 50 of 100")
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    assert len(ran) == 2
+    (made / "steps.json").write_text('{"Problem 2 tr')  # a damaged record: every step reruns
+    reproduce.main(["--only", "Problem 2 training", "--no-report"])
+    assert len(ran) == 3 and "unreadable" in capsys.readouterr().err
+
+
+def test_report_only_with_no_report_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        reproduce.main(["--report-only", "--no-report"])
+    assert e.value.code == 2 and "would do nothing" in capsys.readouterr().err
 
 
 def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
@@ -67,7 +127,8 @@ def test_only_that_matches_no_step_is_an_error_naming_the_steps(capsys):
 def test_the_main_job_fails_when_the_built_report_is_missing_results(
     tmp_path, isolated_results, monkeypatch, capfd
 ):
-    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: True)  # every step done already
+    monkeypatch.setattr(reproduce, "stamp", lambda *a: "same")  # every step done already
+    monkeypatch.setattr(reproduce, "read_stamps", lambda path: AllRecorded())
     monkeypatch.setattr(reproduce, "build_report", lambda *a: tmp_path / "report.pdf")  # not built
     with pytest.raises(SystemExit) as e:
         reproduce.main([])
@@ -88,10 +149,10 @@ def test_a_finished_training_resumed_keeps_its_recorded_time(isolated_results, m
     def fake_script(cmd, env):
         if trains:
             _touch(results, TRAIN.checkpoints, 2000.0)
-        return subprocess.CompletedProcess(cmd, 0)
+        return 0
 
-    monkeypatch.setattr(reproduce.subprocess, "run", fake_script)
-    monkeypatch.setattr(reproduce, "up_to_date", lambda *a: False)
+    monkeypatch.setattr(reproduce, "run_step", fake_script)
+    monkeypatch.setattr(reproduce, "stamp", lambda *a: None)
     reproduce.main(["--only", "Problem 2 training", "--no-report"])
     assert json.loads((results / "step_times.json").read_text())[TRAIN.name]["seconds"] == 900.0
     assert "from its finished checkpoint" in capsys.readouterr().out
@@ -118,15 +179,25 @@ def test_each_seed_is_a_training_step_and_the_report_shows_the_first_seed_only()
     assert "problem3/vae/seed0/training_curves.png" in shown
 
 
-def test_a_step_s_code_is_what_its_script_imports():
-    rel = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem1/sweep.py")}
-    assert {"problem1/sweep.py", "problem1/divergences.py", "samplers.py", "utils/cli.py"} <= rel
-    assert not any(f.startswith(("problem2", "problem3")) or f == "score_fid.py" for f in rel)
-    gan = {str(p.relative_to(reproduce.ROOT)) for p in reproduce.step_code("problem3/train_gan.py")}
-    assert {
-        "problem1/critics.py",
-        "problem3/augment.py",
-        "problem3/frechet.py",
-        "utils/training.py",
-    } <= gan
-    assert "problem2/model.py" not in gan
+def test_a_stopped_job_stops_its_running_step_as_ctrl_c_would(tmp_path):
+    saved = tmp_path / "saved"
+    script = tmp_path / "step.py"
+    script.write_text(
+        "import sys, time\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
+        "    open(sys.argv[1], 'w').write('checkpoint saved')\n"
+        "    sys.exit(130)\n"
+    )
+    previous = signal.signal(signal.SIGTERM, reproduce.stop)
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGTERM))  # kill <the job's pid>
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reproduce.run_step([sys.executable, str(script), str(saved)], dict(os.environ))
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+    assert saved.read_text() == "checkpoint saved"  # the step was stopped, not left running

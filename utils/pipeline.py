@@ -18,6 +18,8 @@ SEEDS = {"cpu": (0, 1), "gpu": (0, 1, 2), "quick": (0, 1)}
 # problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of it.
 SWEEP_SCALES = (1.0, 16.0, 127.5)
 SWEEP_ITERATIONS = 3000
+MNIST = ["binarized_mnist*"]
+SVHN = ["svhn*", "*_32x32.mat"]  # the images, the classifier and its state dict
 
 
 class Step(NamedTuple):
@@ -28,8 +30,8 @@ class Step(NamedTuple):
     other: list[str] = []  # further outputs
     inputs: list[str] = []  # files of earlier steps it reads: newer inputs make it stale
     checkpoints: list[str] = []  # must exist, else the step reruns (training resumes from them)
-    # a Problem 3 training: takes --profile; reruns when its summary's profile differs
-    recipe: bool = False
+    recipe: bool = False  # a Problem 3 training: takes --profile
+    data: list[str] = []  # the data files it reads: patterns in the data directory
     args: list[str] = []  # further command-line arguments
 
     @property
@@ -49,6 +51,7 @@ def problem3_training(model: str, seed: int, first: bool) -> Step:
         other=[] if first else curves,
         checkpoints=[f"{run}/{model}.pt"],
         recipe=True,
+        data=SVHN,
         args=["--seed", str(seed)],
     )
 
@@ -65,6 +68,7 @@ def pixel_scale_run(scale: float, iterations: int | None = None) -> Step:
         figures=[],
         checkpoints=[f"{run}/vae.pt"],
         recipe=True,
+        data=SVHN,
         args=["--pixel-scale", f"{scale:g}", "--run", f"scale-{scale:g}", *length],
     )
 
@@ -100,6 +104,7 @@ def steps(
             "problem2/train_summary.json",
             figures=["problem2/training_curves.png"],
             checkpoints=["problem2/vae.pt"],
+            data=MNIST,
         ),
         Step(
             "Problem 2 evaluation",
@@ -108,6 +113,7 @@ def steps(
             figures=["problem2/is_vs_k.png"],
             other=["problem2/evaluation_table.tex", "problem2/is_listing.py"],
             inputs=["problem2/vae.pt"],
+            data=MNIST,
         ),
         *[problem3_training(m, s, s == seeds[0]) for s in seeds for m in P3_MODELS],
         *[pixel_scale_run(scale, sweep_iterations) for scale in pixel_scales],
@@ -117,8 +123,11 @@ def steps(
             "problem3/pixel_scale.json",
             figures=["problem3/pixel_scale.png"],
             other=["problem3/pixel_scale.csv"],
-            inputs=[f"problem3/vae/scale-{scale:g}/vae.pt" for scale in pixel_scales]
-            + checkpoints[:1],
+            inputs=[
+                f"problem3/vae/{run}/{name}"
+                for run in [f"seed{seeds[0]}", *(f"scale-{scale:g}" for scale in pixel_scales)]
+                for name in ("vae.pt", "run.json", "train_log.csv")
+            ],
             args=[
                 "--train-seed",
                 str(seeds[0]),
@@ -132,6 +141,7 @@ def steps(
             "problem3/qualitative.json",
             figures=[f"problem3/{m}/{f}.png" for m in P3_MODELS for f in qualitative],
             inputs=checkpoints[:2],
+            data=SVHN,
             args=["--train-seed", str(seeds[0])],
         ),
         Step(
@@ -140,6 +150,7 @@ def steps(
             "problem3/fid.json",
             figures=["problem3/fid_curves.png"],
             inputs=checkpoints,
+            data=SVHN,
             args=["--train-seeds", seed_list],
         ),
     ]
