@@ -17,6 +17,7 @@ classifier.py (the network, loaded safely), images.py, frechet.py (features, sta
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -47,7 +48,9 @@ def main(argv=None):
         "directory", nargs="*", help="directories, each holding one subdirectory of sample images"
     )
     add_fid_flags(ap)
-    ap.add_argument("--csv", help="also write directory, FID, reference to this CSV file")
+    ap.add_argument(
+        "--csv", help="also write directory, FID, reference to this CSV file (-: standard output)"
+    )
     ap.add_argument(
         "--save-stats", help="write the reference's statistics to this .npz (usable as --reference)"
     )
@@ -84,7 +87,11 @@ def main(argv=None):
         print("FID score:", fid) if len(args.directory) == 1 else print(
             f"{directory}: FID score: {fid}", flush=True
         )
-    if args.csv:
+    if args.csv == "-":  # the table on standard output, after the lines above
+        table = csv.DictWriter(sys.stdout, fieldnames=["directory", "fid", "reference"])
+        table.writeheader()
+        table.writerows(rows)
+    elif args.csv:
         write_csv(args.csv, rows)
 
 

@@ -213,6 +213,8 @@ def read_reference_images(ref: Reference, root=None) -> tuple[np.ndarray, str]:
         if ref.kind == "svhn-test"
         else _load_npz_images(ref.path, ["x"], TEN_K_REFERENCE)
     )
+    if len(x) < 2:
+        raise UserError(f"{ref.path} holds {len(x)} image(s); an FID reference needs at least 2")
     if ref.part is None:
         first = "" if ref.kind == "svhn-test" else "first "
         return x, f"{ref.description}, {first}{len(x):,} images"

@@ -160,7 +160,12 @@ def reference_statistics(
     statistics are cached by classifier and data hashes, so a hit reads no image; a damaged cache is
     recomputed, and a cache that cannot be written is only a note."""
     classifier = file_hash(model_path)[:16]
-    if reference.endswith(".npz"):
+    if reference not in REFERENCES:  # a statistics file, by its path (any name)
+        if not Path(reference).is_file():
+            raise UserError(
+                f"--reference {reference}: no such file (a statistics file written by "
+                f"score_fid.py --save-stats, or one of {', '.join(REFERENCES)})"
+            )
         mu, sigma, description, _ = read_stats(Path(reference), classifier)
         return mu, sigma, description
     ref = reference_file(reference, root)

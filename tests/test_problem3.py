@@ -675,10 +675,43 @@ def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_sta
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("FID score: ")
     assert float(out[0].split()[-1]) == pytest.approx(float(rows[1]["fid"]))
+    # statistics under any name are read back; the table on standard output with --csv -
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        score_fid.main([*common, "--save-stats", str(tmp_path / "ref.stats")])
+        capsys.readouterr()
+        score_fid.main([dirs[1], "--reference", str(tmp_path / "ref.stats"), *common, "--csv", "-"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("FID score: ") and out[1] == "directory,fid,reference"
+    assert out[2].startswith(dirs[1] + ",") and not (tmp_path / "-").exists()
+    with pytest.raises(SystemExit):  # a missing statistics file is named as missing
+        score_fid.main([dirs[0], "--reference", str(tmp_path / "nope.npz"), *common])
+    assert "nope.npz: no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # a statistics file made with another classifier is refused
         classifier_file(model, seed=1)
         score_fid.main([dirs[0], "--reference", str(tmp_path / "ref.npz"), *common])
     assert "another classifier" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_a_reference_of_fewer_than_two_images_is_one_line(tmp_path, capsys, classifier_file, n):
+    np.savez(tmp_path / "svhn_test_10k.npz", x=np.zeros((n, 32, 32, 3), dtype=np.uint8))
+    model = classifier_file(tmp_path / "classifier.npz")
+    with pytest.raises(SystemExit) as e:
+        score_fid.main(
+            [
+                "--save-stats",
+                str(tmp_path / "r.npz"),
+                "--model",
+                str(model),
+                "--data-dir",
+                str(tmp_path),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"holds {n} image(s)" in err and "Traceback" not in err
 
 
 def test_a_scorer_against_another_reference_keeps_the_classifier_and_scores_as_a_fresh_one(

@@ -232,6 +232,43 @@ def test_16_bit_pngs_are_read_at_their_level_not_as_white(tmp_path):
     assert x.shape == (1, 32, 32, 3) and (x == 128).all()
 
 
+def test_images_in_a_linked_folder_are_read_as_the_course_reads_them(tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "run" / "samples").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (32, 32), (i, 0, 0)).save(tmp_path / "run" / "samples" / f"{i}.png")
+        Image.new("RGB", (32, 32), (0, i, 0)).save(elsewhere / f"{i}.png")
+    (tmp_path / "run" / "samples" / "more").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(tmp_path / "run" / "samples", target_is_directory=True)
+    files = images.list_images(tmp_path / "run")
+    assert len(files) == 6  # the linked folder's three included, the loop read once
+
+
+def test_float_images_are_read_at_their_levels_or_refused(tmp_path, capsys):
+    grey = np.full((32, 32), 0.5, dtype=np.float32)  # mode F, values 0-1
+    Image.fromarray(grey).save(tmp_path / "unit.tiff")
+    Image.fromarray(grey * 255).save(tmp_path / "levels.tiff")
+    Image.fromarray(grey * 1000).save(tmp_path / "other.tiff")
+    x = images.load_images([tmp_path / "unit.tiff", tmp_path / "levels.tiff"])
+    assert (np.abs(x.astype(int) - 128) <= 1).all()  # not black
+    assert "float" in capsys.readouterr().err  # the conversion is said
+    with pytest.raises(UserError, match="outside \\[0, 255\\]"):
+        images.load_images([tmp_path / "other.tiff"])
+
+
+def test_an_unreadable_sample_folder_is_named_with_its_permissions(tmp_path, monkeypatch):
+    (tmp_path / "samples").mkdir()
+
+    def refused(top, followlinks, onerror):
+        onerror(PermissionError(13, "Permission denied", str(top)))
+        return iter(())
+
+    monkeypatch.setattr(images.os, "walk", refused)
+    with pytest.raises(UserError, match="Permission denied.*permissions"):
+        images.list_images(tmp_path)
+
+
 def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(
     tmp_path, capsys, classifier_file
 ):
