@@ -4,6 +4,7 @@ grids."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -75,7 +76,11 @@ def training_parser(
     ap.add_argument(
         "--iterations", type=positive_int, help=recipe_help("generator / VAE updates", "iterations")
     )
-    ap.add_argument("--batch-size", type=positive_int, help=recipe_help("batch size", "batch_size"))
+    ap.add_argument(
+        "--batch-size",
+        type=at_least(2, int),
+        help=recipe_help("batch size, at least 2 (batch norm needs two images)", "batch_size"),
+    )
     ap.add_argument("--lr", type=positive_float, help=recipe_help("Adam learning rate", "lr"))
     ap.add_argument(
         "--width", type=positive_int, help=recipe_help("channel width of every network", "width")
@@ -169,10 +174,19 @@ def training_parser(
     return ap
 
 
+RESERVED_RUNS = ("fid_samples",)  # folders the FID step writes beside the runs
+
+
 def run_name(text: str) -> str:
-    """argparse type: a plain directory name (letters, digits, '-', '_', '.')."""
+    """argparse type: a plain directory name (letters, digits, '-', '_', '.'), neither a name the
+    seeds' runs take (seed<S>: --seed names those) nor one a tool writes (:data:`RESERVED_RUNS`)."""
     if not text or not all(c.isalnum() or c in "-_." for c in text) or text.startswith("."):
         raise argparse.ArgumentTypeError(f"a run name is a plain directory name, got {text!r}")
+    if text in RESERVED_RUNS or re.fullmatch(r"seed\d+", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is reserved (seed<S> runs are named by --seed; fid_samples is written by "
+            "problem3/fid.py)"
+        )
     return text
 
 

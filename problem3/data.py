@@ -149,6 +149,11 @@ def load_training_images(
             raise UserError(f"train_32x32.mat not in {data_dir(root)} and not downloadable")
         x, _ = read_svhn("train", root)
         n_valid = int(round(valid_fraction * len(x)))
+    if len(x) < n_valid + 2:
+        raise UserError(
+            f"{dataset}: {len(x)} images, too few to hold out {n_valid} and train on the rest "
+            "(at least 2)"
+        )
     perm = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 

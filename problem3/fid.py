@@ -16,6 +16,7 @@ fid_curves.png}.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ from problem3.data import load_training_images
 from problem3.frechet import FidScorer, add_fid_flags
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
-from utils.cli import at_least, cli, comma_list, seed
+from utils.cli import UserError, at_least, cli, comma_list, seed
 from utils.files import read_csv, write_json
 from utils.report import plt, save_figure
 from utils.runtime import device_description, get_device, library_versions, results_dir
@@ -36,14 +37,47 @@ from utils.runtime import device_description, get_device, library_versions, resu
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 
 
+def check_seed_labels(sources: dict) -> None:
+    """Each model is labelled by the seed its checkpoint says it was trained with: one clear error
+    for a checkpoint in another seed's place. ``sources``: {(model, seed): its load record}."""
+    for (name, s), source in sources.items():
+        stored = (source["settings"] or {}).get("seed", s)
+        if stored != s:
+            raise UserError(
+                f"{source['checkpoint']} was trained with seed {stored}, not {s}: score it as "
+                f"seed {stored}, or retrain it with --seed {s}"
+            )
+
+
+def written_here(directory: Path) -> bool:
+    """Whether ``directory`` is a sample folder this script wrote: it bears :data:`MARK`, or (from
+    before the mark) holds nothing but samples/NNNN.png."""
+    if (directory / MARK).is_file():
+        return True
+    entries = list(directory.iterdir())
+    if [p.name for p in entries] != ["samples"] or not entries[0].is_dir():
+        return False
+    return all(re.fullmatch(r"\d{4}\.png", p.name) for p in entries[0].iterdir())
+
+
+MARK = ".written_by_fid_py"  # in every sample folder this script writes: the folders it may replace
+
+
 def write_pngs(images: np.ndarray, directory: Path) -> Path:
-    """Write uint8 images (N, 32, 32, 3) as directory/samples/0000.png ... (replacing the directory;
-    a symbolic link there is removed, never followed)."""
-    if directory.is_symlink() or directory.is_file():
+    """Write uint8 images (N, 32, 32, 3) as directory/samples/0000.png ..., replacing a folder this
+    script wrote before (a symbolic link there is removed, never followed). Anything else in its
+    place is refused, never deleted."""
+    if directory.is_symlink():
         directory.unlink()
     elif directory.exists():
+        if not written_here(directory):
+            raise UserError(
+                f"{directory} exists and was not written by fid.py: move it away (fid.py writes "
+                "its samples there)"
+            )
         shutil.rmtree(directory)
     (directory / "samples").mkdir(parents=True)
+    (directory / MARK).write_text("samples written by problem3/fid.py; replaced on its next run\n")
     for i, img in enumerate(images):
         Image.fromarray(img).save(directory / "samples" / f"{i:04d}.png")
     return directory
@@ -143,6 +177,7 @@ def main(argv=None):
         for s in seeds
         for name in MODELS
     }
+    check_seed_labels({key: source for key, (_, source) in models.items()})
     # the reported FID, on images no choice was made with; score_fid.py's own number, for
     # comparison; and the selection images' (those of every choice and of the monitoring curves)
     on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device)

@@ -21,6 +21,7 @@ from problem2 import data as p2data
 from problem2 import evaluate
 from problem2 import train_vae as p2_train
 from problem2.model import VAE
+from problem3 import data as svhn
 from problem3 import fid, frechet, images, qualitative, train_gan, train_vae
 from problem3.classifier import Classifier, load_classifier
 from problem3.common import generate_uint8
@@ -495,3 +496,67 @@ def test_written_text_round_trips_and_an_unwritable_place_is_one_line(tmp_path):
     with pytest.raises(WriteError, match=r"cannot write .*a\.txt/b\.txt"):
         write_text(tmp_path / "a.txt" / "b.txt", "y")  # its parent is a file
     assert (tmp_path / "a.txt").read_text() == "x"
+
+
+# Results labelled by what was stored; nothing deleted that a tool did not write.
+@pytest.mark.parametrize("name", ["fid_samples", "seed1"])
+def test_run_names_a_tool_or_the_seeds_use_are_refused(name, capsys):
+    with pytest.raises(SystemExit) as e:
+        train_gan.main(["--run", name, "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "reserved" in err
+
+
+def test_the_fid_step_never_deletes_a_folder_it_did_not_write(tmp_path):
+    run = tmp_path / "fid_samples"
+    run.mkdir()
+    (run / "vae.pt").write_bytes(b"a finished training")
+    pictures = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    with pytest.raises(UserError, match="not written by fid.py"):
+        fid.write_pngs(pictures, run)
+    assert (run / "vae.pt").read_bytes() == b"a finished training"
+    ours = fid.write_pngs(pictures, tmp_path / "ours")
+    fid.write_pngs(pictures[:1], ours)  # its own folder: replaced
+    assert len(list((ours / "samples").iterdir())) == 1
+    (ours / fid.MARK).unlink()  # a folder from before the mark, only samples/NNNN.png: replaced
+    fid.write_pngs(pictures, ours)
+    assert len(list((ours / "samples").iterdir())) == 2
+
+
+def test_a_checkpoint_in_another_seeds_place_is_refused():
+    good = {("vae", 0): {"checkpoint": "vae/seed0/vae.pt", "settings": {"seed": 0}}}
+    fid.check_seed_labels(good)
+    moved = {("vae", 1): {"checkpoint": "vae/seed1/vae.pt", "settings": {"seed": 0}}}
+    with pytest.raises(UserError, match="trained with seed 0, not 1"):
+        fid.check_seed_labels(moved)
+
+
+# Tracebacks that are now one line.
+def test_a_batch_of_one_image_is_refused_before_batch_norm_sees_it(capsys):
+    with pytest.raises(SystemExit) as e:
+        train_vae.main(["--quick", "--batch-size", "1", "--device", "cpu"])
+    assert e.value.code == 2 and "must be at least 2" in capsys.readouterr().err
+
+
+def test_a_training_file_without_images_is_one_line(tmp_path):
+    empty = np.zeros((0, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "svhn_partial.npz", train_first=empty, extra_first=empty)
+    with pytest.raises(UserError, match="0 images, too few"):
+        svhn.load_training_images("svhn-partial", tmp_path)
+
+
+def test_a_plain_state_dict_where_a_checkpoint_belongs_is_named_as_such(tmp_path, capsys):
+    torch.save(VAE().state_dict(), tmp_path / "vae.pt")  # as a notebook would save it
+    with pytest.raises(UserError, match="a plain state dict .* not a training checkpoint"):
+        load_checkpoint(tmp_path / "vae.pt")
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(["--checkpoint", str(tmp_path / "vae.pt"), "--quick", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "plain state dict" in err and "unfinished" not in err
+
+
+def test_a_results_folder_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / ".lock").mkdir()  # open() fails here even for root, as for a folder not one's own
+    with pytest.raises(UserError, match="cannot write in .*writable --results-dir"):
+        with directory_lock(tmp_path):
+            pass

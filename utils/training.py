@@ -55,6 +55,13 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         )
     if not isinstance(state, dict):
         raise UserError(f"corrupt checkpoint {path}: expected a dict")
+    if "modules" not in state or "step" not in state:
+        plain = state and all(torch.is_tensor(v) for v in state.values())
+        kind = "a plain state dict (torch.save(model.state_dict()))" if plain else "another dict"
+        raise UserError(
+            f"{path} holds {kind}, not a training checkpoint of this project (modules, optimisers "
+            "and step): train with the project's script, or --restart to train afresh there"
+        )
     for name, module in state.get("modules", {}).items():
         bad = [
             k
@@ -93,8 +100,14 @@ def directory_lock(directory: str | os.PathLike) -> Iterator[None]:
     process that holds it, if another run has it. The lock goes with the process, so a killed run
     leaves none behind."""
     path = Path(directory) / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = open(path, "a+")
+    except OSError as e:
+        raise UserError(
+            f"cannot write in {path.parent}: {e.strerror} (choose a writable --results-dir)"
+        ) from None
+    with lock_file as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
