@@ -107,30 +107,26 @@ def record_step_time(results: Path, name: str, seconds: float, device: str) -> N
     write_json(path, times)
 
 
-LATEX_SPECIAL = set("#%&~$\\{}^")
-
-
 def build_report(results: Path, profile: str, report: Path = ROOT / "report") -> Path:
-    """Write report/results/config.tex (where the results are, as an absolute path: LaTeX runs in
-    report/) and values.tex (report/values.py), and compile report/report.pdf; the previous PDF is
-    removed first, so a failed build leaves none that looks current."""
+    """Point report/results/run at the results (a symbolic link, so LaTeX sees a plain relative
+    path whatever characters the real one holds), write report/results/config.tex and values.tex
+    (report/values.py), and compile report/report.pdf; the previous PDF is removed first, so a
+    failed build leaves none that looks current."""
     results = results.resolve()
-    if LATEX_SPECIAL & set(results.as_posix()):
-        raise UserError(
-            f"the results directory {results} contains a character LaTeX cannot take in a path "
-            f"({' '.join(sorted(LATEX_SPECIAL & set(results.as_posix())))}): use another "
-            "--results-dir "
-            "/ $A3_RESULTS_DIR to build the report"
-        )
     if not shutil.which("latexmk"):
         raise UserError(
             "latexmk not found: run setup.sh (it installs TeX Live) to build the report"
         )
     pdf = report / "report.pdf"
     pdf.unlink(missing_ok=True)
+    link = report / "results" / "run"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(results, target_is_directory=True)
     write_text(
         report / "results" / "config.tex",
-        f"\\def\\ResultsDir{{{results.as_posix()}/}}\n\\def\\Profile{{{profile}}}\n",
+        f"\\def\\ResultsDir{{results/run/}}\n\\def\\Profile{{{profile}}}\n",
     )
     write_values(results, report / "results" / "values.tex")  # every number the report shows
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "report.tex"]

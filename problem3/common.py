@@ -309,7 +309,10 @@ class FidMonitor:
     (problem3.frechet)."""
 
     def __init__(self, config: dict, device: torch.device):
-        self.scorer = FidScorer(config["model"], config["reference"], config["data_dir"], device)
+        cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
+        self.scorer = FidScorer(
+            config["model"], config["reference"], config["data_dir"], device, cache
+        )
         self.z = fixed_latents(config["fid_samples"], seed=4321, device=device)
 
     @torch.no_grad()

@@ -180,11 +180,12 @@ def main(argv=None):
     check_seed_labels({key: source for key, (_, source) in models.items()})
     # the reported FID, on images no choice was made with; score_fid.py's own number, for
     # comparison; and the selection images' (those of every choice and of the monitoring curves)
-    on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device)
+    cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
+    on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device, cache)
     scorers = {
         "reported": on_reported,
-        "score_fid": on_reported.against("auto", config["data_dir"]),
-        "selection": on_reported.against("selection", config["data_dir"]),
+        "score_fid": on_reported.against("auto", config["data_dir"], cache),
+        "selection": on_reported.against("selection", config["data_dir"], cache),
     }
     n = config["n"]
     res = {

@@ -292,6 +292,7 @@ def test_bad_files_give_one_clear_error(tmp_path):
     (tmp_path / "binarized_mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(UserError, match="binarized_mnist.npz"):
         load_binarized_mnist(tmp_path)
+    (tmp_path / "empty").mkdir(exist_ok=True)
     with pytest.raises(UserError, match=r"not in .*empty: put binarized_mnist.npz"):
         load_binarized_mnist(tmp_path / "empty", download_ok=False)
 

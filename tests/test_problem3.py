@@ -86,6 +86,7 @@ def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monke
     copied = classifier.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
     assert copied.read_bytes() == real.read_bytes()
     monkeypatch.setattr(classifier, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
+    (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=r"not found, and could not download .*A3_DATA_DIR"):
         classifier.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
     monkeypatch.setattr(classifier, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
@@ -295,6 +296,7 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(
     served, url = http_server
     md5 = _write_svhn(served)
     official({**md5, "train": "0" * 32}, url)
+    (tmp_path / "data").mkdir()
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn-partial"
     assert "checksum mismatch" in capsys.readouterr().err
     assert not (tmp_path / "data" / "train_32x32.mat").exists()  # a corrupt download is never kept

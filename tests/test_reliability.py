@@ -194,9 +194,9 @@ def test_a_diverging_training_stops_naming_the_step_and_nan_images_get_no_fid(tm
         generate_uint8(g, torch.randn(4, 100))
 
 
-# 6 and 15. Report paths: relative results made absolute for LaTeX; characters LaTeX cannot take
-# refused early.
-def test_the_report_gets_an_absolute_results_path_and_refuses_latex_specials(tmp_path, monkeypatch):
+# 6 and 15. Report paths: LaTeX reads the results through a plain relative link, whatever the
+# real path holds (relative, LaTeX specials, non-ASCII letters).
+def test_the_report_reads_the_results_through_a_plain_link(tmp_path, monkeypatch):
     report = tmp_path / "report"
     report.mkdir()
     (report / "report.pdf").write_text("an old build")
@@ -216,11 +216,16 @@ def test_the_report_gets_an_absolute_results_path_and_refuses_latex_specials(tmp
     ):
         reproduce.build_report(pathlib.Path("relative/results"), "quick", report)
     config = (report / "results" / "config.tex").read_text()
-    assert f"{tmp_path}/relative/results/" in config
+    assert r"\def\ResultsDir{results/run/}" in config
+    assert (report / "results" / "run").resolve() == tmp_path / "relative" / "results"
     assert not (report / "report.pdf").exists()  # no old PDF left looking current
-    with pytest.raises(UserError, match="character LaTeX cannot take"):
-        reproduce.build_report(tmp_path / "a#b", "quick", report)
-    assert len(calls) == 1
+    for odd in ("a#b {c}", "résultats"):
+        (tmp_path / odd).mkdir()
+        with pytest.raises(UserError, match="LaTeX failed"):  # the fake LaTeX fails every time
+            reproduce.build_report(tmp_path / odd, "quick", report)
+        assert (report / "results" / "run").resolve() == tmp_path / odd
+        assert odd not in (report / "results" / "config.tex").read_text()
+    assert len(calls) == 3
 
 
 # 8. Sample images of 16 bits per pixel; a forged or damaged statistics file.
@@ -560,3 +565,32 @@ def test_a_results_folder_that_cannot_be_written_is_one_line(tmp_path):
     with pytest.raises(UserError, match="cannot write in .*writable --results-dir"):
         with directory_lock(tmp_path):
             pass
+
+
+def test_a_mistyped_data_directory_is_refused_and_not_created(tmp_path, monkeypatch):
+    from utils.runtime import data_dir
+
+    with pytest.raises(UserError, match="does not exist"):
+        data_dir(tmp_path / "dta")
+    monkeypatch.setenv("A3_DATA_DIR", str(tmp_path / "dat"))
+    with pytest.raises(UserError, match="does not exist"):
+        svhn.resolve_dataset("auto")
+    assert not (tmp_path / "dta").exists() and not (tmp_path / "dat").exists()
+
+
+def test_a_training_s_fid_cache_lives_under_its_results_directory(tmp_path, monkeypatch):
+    from problem3.common import FidMonitor
+
+    made = []
+    monkeypatch.setattr(
+        "problem3.common.FidScorer", lambda *args: made.append(args) or type("S", (), {})()
+    )
+    config = {
+        "model": None,
+        "reference": "selection",
+        "data_dir": None,
+        "fid_samples": 2,
+        "results_dir": str(tmp_path / "R"),
+    }
+    FidMonitor(config, torch.device("cpu"))
+    assert made[0][-1] == tmp_path / "R" / "fid_cache"

@@ -81,12 +81,19 @@ def seed_everything(seed: int) -> None:
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data (one clear error if it is a
-    file)."""
-    d = Path(path or os.environ.get("A3_DATA_DIR") or ROOT / "data").expanduser()
+    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data. One clear error if it is a
+    file, or if a directory named explicitly does not exist (a mistyped name is never created by a
+    download; ./data, the default download cache, is created when needed)."""
+    named = path or os.environ.get("A3_DATA_DIR")
+    d = Path(named or ROOT / "data").expanduser()
     if d.exists() and not d.is_dir():
         raise UserError(
             f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)"
+        )
+    if named and not d.exists():
+        raise UserError(
+            f"data directory {d} does not exist (--data-dir / $A3_DATA_DIR; create it first for "
+            "downloads to go there)"
         )
     return d
 
