@@ -339,6 +339,8 @@ def test_a_second_run_on_the_same_directory_is_refused_naming_the_first(tmp_path
         (sweep.main, ["--seed", "-1"], "seed"),
         (sweep.main, [f"--seed={2**32}"], "seed"),
         (sweep.main, ["--lr=-0.001"], "above 0"),
+        (sweep.main, ["--lr", "1e39"], "finite"),  # finite in Python, inf in float32
+        (train_gan.main, ["--lam", "1e39"], "finite"),
         (sweep.main, ["--lam=-5"], "at least 10"),
         (sweep.main, ["--batch-size", "1e12"], "positive integer"),
         (sweep.main, ["--batch-size", str(10**12)], "out of memory"),

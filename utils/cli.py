@@ -56,12 +56,16 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
     return wrapped
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _number(text: str, kind, what: str):
     try:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if kind is float and not math.isfinite(value):
+    # finite in float32 too: the networks compute in it, where 1e39 is already inf
+    if kind is float and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
 
