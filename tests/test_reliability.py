@@ -353,7 +353,8 @@ def test_a_second_run_on_the_same_directory_is_refused_naming_the_first(tmp_path
         ),
         (train_gan.main, ["--ema", "1"], "[0, 1)"),
         (qualitative.main, ["--pairs", str(10**9)], "between 1 and 20"),
-        (qualitative.main, ["--eps", "1e39"], "between 0.001 and 100"),
+        (qualitative.main, ["--eps", "1e39"], "finite"),
+        (qualitative.main, ["--eps", "1000"], "between 0.001 and 100"),
     ],
 )
 def test_out_of_range_values_are_one_line_before_any_work(main, argv, needle, capsys, tmp_path):
