@@ -168,18 +168,11 @@ def main(argv=None):
     print(cfg.describe(config))
     device = get_device(config["device"])
     root = results_dir("problem3", base=config["results_dir"])
-    seeds = config["train_seeds"]
-    # all checked before anything is scored
-    models = {
-        (name, s): load_generator(
-            checkpoint_path(root, name, s), device, name, config["allow_unfinished"]
-        )
-        for s in seeds
-        for name in MODELS
-    }
-    check_seed_labels({key: source for key, (_, source) in models.items()})
-    # the reported FID, on images no choice was made with; score_fid.py's own number, for
-    # comparison; and the selection images' (those of every choice and of the monitoring curves)
+    seeds, n = config["train_seeds"], config["n"]
+    # 1. every model loaded and checked before anything is scored
+    models = load_models(root, seeds, device, config["allow_unfinished"])
+    # 2. the scorers: the reported FID, on images no choice was made with; score_fid.py's own
+    # number, for comparison; and the selection images' (every choice and the monitoring curves)
     cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
     on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device, cache)
     scorers = {
@@ -187,64 +180,78 @@ def main(argv=None):
         "score_fid": on_reported.against("auto", config["data_dir"], cache),
         "selection": on_reported.against("selection", config["data_dir"], cache),
     }
-    n = config["n"]
+    # 3. the sample folders: each model's g(z) for the same codes z, and n real training images
+    z = fixed_latents(n, seed=config["seed"], device=device)
+    samples = {key: generate_uint8(g, z) for key, (g, _) in models.items()}
+    folders = {
+        key: write_pngs(images, run_dir(root, key[0], key[1]) / "fid_samples")
+        for key, images in samples.items()
+    }
+    train = load_training_images(config["dataset"], config["data_dir"])["train"]
+    pick = np.random.default_rng(config["seed"]).permutation(len(train))[:n]
+    floor = write_pngs(train[pick], root / "real_floor")
+    # 4. score every folder against every reference
     res = {
         "n": n,
+        "floor_n": len(pick),
         "settings": config,
         "device": device_description(device),
         **library_versions(),
         "models": {f"{name} seed {s}": source for (name, s), (_, source) in models.items()},
-        **{kind: {"reference": scorer.description} for kind, scorer in scorers.items()},
+        **{kind: score_folders(scorer, folders, floor, seeds) for kind, scorer in scorers.items()},
     }
-    z = fixed_latents(n, seed=config["seed"], device=device)  # the same codes for every model
-    train = load_training_images(config["dataset"], config["data_dir"])["train"]
-    pick = np.random.default_rng(config["seed"]).permutation(len(train))[:n]
-    samples = {key: generate_uint8(g, z) for key, (g, _) in models.items()}
-    sets = {
-        (name, s): write_pngs(images, run_dir(root, name, s) / "fid_samples")
-        for (name, s), images in samples.items()
-    }
-    floor_dir = write_pngs(train[pick], root / "real_floor")
-    for kind, scorer in scorers.items():
-        per_seed = {
-            name: {str(s): scorer.score_directory(sets[name, s]) for s in seeds} for name in MODELS
-        }
-        res[kind].update({f"{name}_per_seed": v for name, v in per_seed.items()})
-        res[kind].update({name: mean_and_spread(list(per_seed[name].values())) for name in MODELS})
-        res[kind]["floor_train"] = scorer.score_directory(floor_dir)
-        line = "; ".join(
-            f"{LABELS[m]} {res[kind][m]['mean']:,.0f} +- {res[kind][m]['sd']:,.0f}" for m in MODELS
-        )
-        print(
-            f"FID against {scorer.description} ({n} samples, seeds {seeds}): {line}; floor "
-            f"{res[kind]['floor_train']:,.0f}"
-        )
-    # one model, other draws of its samples: how far the FID moves with the draw alone (codes other
-    # than z's)
-    other_codes = [
-        fixed_latents(n, seed=config["seed"] + 1 + k, device=device) for k in range(config["draws"])
-    ]
-    draws = {
-        name: [
-            on_reported.score_images(generate_uint8(models[name, seeds[0]][0], codes))
-            for codes in other_codes
-        ]
-        for name in MODELS
-    }
-    res["draws"] = {
-        "reference": on_reported.description,
-        "train_seed": seeds[0],
-        **{name: {"fids": fids, **mean_and_spread(fids)} for name, fids in draws.items()},
-    }
-    print(
-        f"FID of seed {seeds[0]}'s models on {config['draws']} further draws of {n} codes: "
-        + "; ".join(f"{LABELS[m]} sd {res['draws'][m]['sd']:,.0f}" for m in MODELS)
-    )
-    for name in MODELS:  # the first seed's samples also where score_fid.py users look for them
+    # 5. one model, other draws of its samples: how far the FID moves with the draw alone
+    res["draws"] = draw_spread(on_reported, models, seeds[0], n, config, device)
+    # 6. the first seed's samples also where score_fid.py users look for them; the curves
+    for name in MODELS:
         write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
-    res["floor_n"] = len(pick)
     fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
     write_json(root / "fid.json", res)
+
+
+def load_models(root: Path, seeds: list[int], device, allow_unfinished: bool) -> dict:
+    """{(model, seed): (sampling generator, its record)} of every seed's two trainings, each
+    labelled by the seed its checkpoint stores."""
+    models = {
+        (name, s): load_generator(checkpoint_path(root, name, s), device, name, allow_unfinished)
+        for s in seeds
+        for name in MODELS
+    }
+    check_seed_labels({key: source for key, (_, source) in models.items()})
+    return models
+
+
+def score_folders(scorer: FidScorer, folders: dict, floor: Path, seeds: list[int]) -> dict:
+    """The FID of each model's sample folder per seed, their mean and spread, and the real-data
+    floor, against ``scorer``'s reference; printed in one line."""
+    res = {"reference": scorer.description}
+    for name in MODELS:
+        per_seed = {str(s): scorer.score_directory(folders[name, s]) for s in seeds}
+        res[f"{name}_per_seed"] = per_seed
+        res[name] = mean_and_spread(list(per_seed.values()))
+    res["floor_train"] = scorer.score_directory(floor)
+    line = "; ".join(f"{LABELS[m]} {res[m]['mean']:,.0f} +- {res[m]['sd']:,.0f}" for m in MODELS)
+    print(
+        f"FID against {scorer.description} (seeds {seeds}): {line}; floor {res['floor_train']:,.0f}"
+    )
+    return res
+
+
+def draw_spread(scorer: FidScorer, models: dict, seed: int, n: int, config: dict, device) -> dict:
+    """The FIDs of the first seed's models on ``config["draws"]`` further sets of n latent codes
+    (other than the reported set's), and their spread: the FID's noise from the draw alone."""
+    codes = [
+        fixed_latents(n, seed=config["seed"] + 1 + k, device=device) for k in range(config["draws"])
+    ]
+    fids = {
+        name: [scorer.score_images(generate_uint8(models[name, seed][0], z)) for z in codes]
+        for name in MODELS
+    }
+    res = {"reference": scorer.description, "train_seed": seed}
+    res.update({name: {"fids": f, **mean_and_spread(f)} for name, f in fids.items()})
+    spread = "; ".join(f"{LABELS[m]} sd {res[m]['sd']:,.0f}" for m in MODELS)
+    print(f"FID of seed {seed}'s models on {config['draws']} further draws of {n} codes: {spread}")
+    return res
 
 
 if __name__ == "__main__":
