@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from problem3 import quality
 from problem3.common import add_dataset_flag, fixed_latents, generate_uint8
-from problem3.data import load_training_images
+from problem3.data import REFERENCES, load_training_images, read_reference_images, reference_file
 from problem3.frechet import FidScorer, add_fid_flags
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
@@ -202,7 +203,9 @@ def main(argv=None):
     }
     # 5. one model, other draws of its samples: how far the FID moves with the draw alone
     res["draws"] = draw_spread(on_reported, models, seeds[0], n, config, device)
-    # 6. the first seed's samples also where score_fid.py users look for them; the curves
+    # 6. what the FID mixes, apart: fidelity, coverage, sharpness, diversity (Question 3.1)
+    res["quality"] = sample_quality(on_reported, samples, train[pick], seeds, config)
+    # 7. the first seed's samples also where score_fid.py users look for them; the curves
     for name in MODELS:
         write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
     fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
@@ -234,6 +237,35 @@ def score_folders(scorer: FidScorer, folders: dict, floor: Path, seeds: list[int
     print(
         f"FID against {scorer.description} (seeds {seeds}): {line}; floor {res['floor_train']:,.0f}"
     )
+    return res
+
+
+def sample_quality(scorer, samples: dict, floor: np.ndarray, seeds: list[int], config: dict):
+    """Precision, recall, sharpness and diversity (problem3/quality.py) of each model's samples per
+    seed and of the floor's real training images, against as many of the reported reference's
+    images (a seeded draw); None when the reference is a statistics file (no images)."""
+    if config["reference"] not in REFERENCES:
+        print("note: the reference is a statistics file: no precision, recall or sharpness")
+        return None
+    ref = reference_file(config["reference"], config["data_dir"])
+    images, description = read_reference_images(ref, config["data_dir"])
+    pick = np.random.default_rng(config["seed"]).permutation(len(images))[: len(floor)]
+    real = quality.describe(scorer.model, images[pick])
+    res = {"reference": f"{len(pick):,} of {description}", "k": quality.K}
+    res["floor"] = quality.compare(quality.describe(scorer.model, floor), real)
+    res["real"] = {"class_entropy": quality.class_entropy(real["labels"])}
+    for name in MODELS:
+        per_seed = {
+            str(s): quality.compare(quality.describe(scorer.model, samples[name, s]), real)
+            for s in seeds
+        }
+        res[name] = quality.summarise(per_seed)
+    line = "; ".join(
+        f"{LABELS[m]} precision {res[m]['precision']:.2f} recall {res[m]['recall']:.2f} "
+        f"sharpness {res[m]['sharpness']:.2f}"
+        for m in MODELS
+    )
+    print(f"against {res['reference']}: {line}")
     return res
 
 

@@ -229,6 +229,99 @@ def fid(results: Path) -> dict[str, str]:
     }
 
 
+def sample_quality(results: Path) -> dict[str, str]:
+    """Question 3.1's measures (problem3/fid.json, "quality"): a table's values and the sentences
+    that compare the two models, each following from the numbers."""
+    fid = read_json(results / "problem3" / "fid.json")
+    q = fid.get("quality") if fid else None
+    if not q:
+        return {}
+    vae, gan, floor = q["vae"], q["gan"], q["floor"]
+    values = {
+        "PthreeQReference": q["reference"],
+        "PthreeQK": str(q["k"]),
+        "PthreeQVaePrecision": f"{vae['precision']:.2f}",
+        "PthreeQVaeRecall": f"{vae['recall']:.2f}",
+        "PthreeQVaeSharpness": f"{vae['sharpness']:.2f}",
+        "PthreeQVaeEntropy": f"{vae['class_entropy']:.2f}",
+        "PthreeQVaeSpread": f"{vae['spread']:.2f}",
+        "PthreeQGanPrecision": f"{gan['precision']:.2f}",
+        "PthreeQGanRecall": f"{gan['recall']:.2f}",
+        "PthreeQGanSharpness": f"{gan['sharpness']:.2f}",
+        "PthreeQGanEntropy": f"{gan['class_entropy']:.2f}",
+        "PthreeQGanSpread": f"{gan['spread']:.2f}",
+        "PthreeQFloorPrecision": f"{floor['precision']:.2f}",
+        "PthreeQFloorRecall": f"{floor['recall']:.2f}",
+        "PthreeQFloorSharpness": f"{floor['sharpness']:.2f}",
+        "PthreeQFloorEntropy": f"{floor['class_entropy']:.2f}",
+        "PthreeQFloorSpread": f"{floor['spread']:.2f}",
+    }
+    values["PthreeQRealEntropy"] = f"{q['real']['class_entropy']:.2f}"
+    sharper, blurrier = ("gan", "vae") if gan["sharpness"] >= vae["sharpness"] else ("vae", "gan")
+    hi, lo = q[sharper]["sharpness"], q[blurrier]["sharpness"]
+    energy = (
+        f"the {LABELS[sharper]}'s samples carry {hi:.2f} times the real images' high-frequency "
+        f"energy and the {LABELS[blurrier]}'s {lo:.2f}"
+    )
+    if lo >= 1:
+        verdict = "neither set is blurred: both carry more than the real images, noise or artefacts"
+    elif hi >= 1:
+        verdict = f"the {LABELS[blurrier]}'s samples are blurred, the {LABELS[sharper]}'s are not"
+    else:
+        verdict = f"both are blurred, the {LABELS[blurrier]}'s {hi / max(lo, 1e-12):.1f} times more"
+    values["PthreeQSharpnessText"] = f"Sharpness: {energy}; {verdict}."
+    wider, narrower = ("gan", "vae") if gan["recall"] >= vae["recall"] else ("vae", "gan")
+    missed = 100 * (1 - q[narrower]["recall"] / max(q["floor"]["recall"], 1e-12))
+    values["PthreeQCoverageText"] = (
+        f"The {LABELS[wider]} covers more of the real images' feature manifold (recall "
+        f"{q[wider]['recall']:.2f} against {q[narrower]['recall']:.2f}); real training images "
+        f"reach {q['floor']['recall']:.2f}, so the {LABELS[narrower]} misses {missed:.0f}\\% of "
+        "what the floor covers."
+    )
+    truer, looser = ("gan", "vae") if gan["precision"] >= vae["precision"] else ("vae", "gan")
+    values["PthreeQFidelityText"] = (
+        f"More of the {LABELS[truer]}'s samples fall inside the real manifold (precision "
+        f"{q[truer]['precision']:.2f} against {q[looser]['precision']:.2f}; real images "
+        f"{q['floor']['precision']:.2f})."
+    )
+    richer = "gan" if gan["class_entropy"] >= vae["class_entropy"] else "vae"
+    values["PthreeQDiversityText"] = (
+        f"The classifier's predicted digits are more varied over the {LABELS[richer]}'s samples "
+        f"(entropy {q[richer]['class_entropy']:.2f} bits against "
+        f"{q['vae' if richer == 'gan' else 'gan']['class_entropy']:.2f}; real images "
+        f"{q['real']['class_entropy']:.2f}, and 3.32 for ten equal classes), and their features "
+        f"spread {vae['spread']:.2f} (VAE) and {gan['spread']:.2f} (WGAN-GP) times as far apart "
+        "as the real images'."
+    )
+    values["PthreeQComparisonText"] = (
+        f"By these numbers the {LABELS[sharper]} gives the sharper samples, the {LABELS[wider]} "
+        f"covers more of the data and the {LABELS[truer]} more often produces images that look "
+        "real to the classifier."
+    )
+    return values
+
+
+def perturbations(results: Path) -> dict[str, str]:
+    """Question 3.2: what each shown latent dimension changes (problem3/qualitative.json)."""
+    qualitative = read_json(results / "problem3" / "qualitative.json")
+    if not qualitative or "shown_described" not in qualitative.get("vae", {}):
+        return {}
+    vae, gan = qualitative["vae"], qualitative["gan"]
+
+    def listed(m: dict) -> str:  # "$z_{27}$: brightness -0.23, ...; digit 7 kept; $z_{70}$: ..."
+        return "; ".join(f"$z_{{{i}}}$: {t}" for i, t in zip(m["shown_dims"], m["shown_described"]))
+
+    values = {
+        "PthreeVaeDimText": listed(vae),
+        "PthreeVaeDigitDims": str(vae["dims_changing_digit"]),
+        "PthreeVaeShownDigitDims": str(sum(vae["shown_digit_changes"])),
+        "PthreeGanDimText": listed(gan),
+        "PthreeGanDigitDims": str(gan["dims_changing_digit"]),
+        "PthreeGanShownDigitDims": str(sum(gan["shown_digit_changes"])),
+    }
+    return values
+
+
 def job(results: Path) -> dict[str, str]:
     """The main job's steps and times (reproduce.py's step_times.json)."""
     times = read_json(results / "step_times.json")
@@ -255,7 +348,9 @@ def report_values(results: Path) -> dict[str, str]:
         problem3_gan,
         pixel_scale,
         qualitative,
+        perturbations,
         fid,
+        sample_quality,
         job,
     )
     return {name: value for source in sources for name, value in source(results).items()}
