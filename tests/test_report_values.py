@@ -159,3 +159,23 @@ def test_what_a_latent_dimension_changes_is_measured_along_its_row():
     assert abs(changes["contrast"][0]) < 1e-6  # a flat image stays flat
     assert qualitative.describe_dimension(changes, 0).startswith("brightness +0.20")
     assert qualitative.describe_dimension(changes, 0).endswith("digit 0 kept")
+
+
+def test_the_readme_figures_come_from_a_results_directory(tmp_path, monkeypatch, capsys):
+    import pytest
+    from PIL import Image
+
+    from report import figures
+
+    monkeypatch.setattr(figures, "ROOT", tmp_path)
+    with pytest.raises(SystemExit) as e:
+        figures.main([str(tmp_path / "results")])
+    assert e.value.code == 2 and "run the main job first" in capsys.readouterr().err
+    for sources in figures.FIGURES.values():
+        for f in sources:
+            (tmp_path / "results" / f).parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (1200, 800), (200, 10, 10)).save(tmp_path / "results" / f)
+    figures.main([str(tmp_path / "results")])
+    written = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    assert written == sorted(figures.FIGURES)
+    assert all(Image.open(tmp_path / "figures" / n).width <= figures.WIDTH for n in written)
