@@ -485,3 +485,31 @@ def test_validation_elbo_does_not_depend_on_the_evaluation_batch_size():
     for k, v in train_vae.evaluate_elbo(model, x, "cpu", batch_size=200).items():
         # the same z for every image, summed in another order
         assert v == pytest.approx(whole[k], abs=1e-4)
+
+
+def test_the_learning_rate_schedules_have_their_closed_form_values():
+    constant = {"lr": 3e-4, "schedule": "constant", "warmup_steps": 0}
+    assert [train_vae.learning_rate(i, 100, constant) for i in (0, 50, 99)] == [3e-4] * 3
+    cosine = {"lr": 1e-3, "schedule": "cosine", "warmup_steps": 10}
+    assert train_vae.learning_rate(0, 110, cosine) == pytest.approx(1e-4)  # warm-up: 1 of 10
+    assert train_vae.learning_rate(9, 110, cosine) == pytest.approx(1e-3)  # its end: the peak
+    assert train_vae.learning_rate(10, 110, cosine) == pytest.approx(1e-3)  # the decay's start
+    assert train_vae.learning_rate(60, 110, cosine) == pytest.approx(0.5e-3)  # half-way
+    assert train_vae.learning_rate(110, 110, cosine) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_text_settings_are_one_flag_away(monkeypatch):
+    seen = {}
+
+    def fake_fit(x_train, x_valid, out, config, device):
+        seen.update(config)
+        raise SystemExit(0)
+
+    empty = np.zeros((4, 1, 28, 28), dtype=np.float32)
+    monkeypatch.setattr(
+        train_vae, "load_binarized_mnist", lambda root: {"train": empty, "valid": empty}
+    )
+    monkeypatch.setattr(train_vae, "fit", fake_fit)
+    with pytest.raises(SystemExit):
+        train_vae.main(["--text-settings", "--device", "cpu"])
+    assert {k: seen[k] for k in train_vae.TEXT} == train_vae.TEXT and "text_settings" not in seen
