@@ -70,6 +70,16 @@ def density(results: Path) -> dict[str, str]:
     }
 
 
+def schedule_text(settings: dict) -> str:
+    """Problem 2's learning-rate schedule in words (older records hold none: constant)."""
+    if settings.get("schedule", "constant") == "constant":
+        return "constant"
+    warmup = settings.get("warmup_epochs", 0)
+    return (
+        f"a linear warm-up over {warmup} epoch{'s' if warmup != 1 else ''} then a cosine decay to 0"
+    )
+
+
 def problem2_training(results: Path) -> dict[str, str]:
     """Problem 2's training: problem2/train_summary.json."""
     train = read_json(results / "problem2" / "train_summary.json")
@@ -81,6 +91,7 @@ def problem2_training(results: Path) -> dict[str, str]:
         "PtwoTrainEpochs": str(settings["epochs"]),
         "PtwoTrainBatch": str(settings["batch_size"]),
         "PtwoTrainLr": f"{settings['lr']:g}",
+        "PtwoTrainSchedule": schedule_text(settings),
         "PtwoTrainImages": str(train["train_images"]),
         "PtwoTrainMinutes": fixed(train["elapsed_s"] / 60, 0),
         "PtwoTrainDevice": train["device_name"],

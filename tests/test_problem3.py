@@ -430,30 +430,28 @@ def _straight_equals_resumed(
     return a
 
 
-@pytest.mark.slow
-def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
+def _tiny_training(tmp_path, official, classifier_file) -> list[str]:
+    """Flags of a tiny Problem 3 training on 60 synthetic official-format images, checkpointing
+    every 2 iterations, with a random classifier for its monitoring FID."""
     official(_write_svhn(tmp_path, n_train=60))
     model = classifier_file(tmp_path / "classifier.npz")
-    common = [
+    sizes = ["--ckpt-every", "2", "--batch-size", "8", "--width", "8", "--fid-samples", "4"]
+    return [
         "--dataset",
         "svhn",
         "--data-dir",
         str(tmp_path),
-        "--ckpt-every",
-        "2",
-        "--batch-size",
-        "8",
-        "--width",
-        "8",
         "--model",
         str(model),
-        "--fid-samples",
-        "4",
-        "--n-critic",
-        "2",
+        *sizes,
         "--device",
         "cpu",
     ]
+
+
+@pytest.mark.slow
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
+    common = [*_tiny_training(tmp_path, official, classifier_file), "--n-critic", "2"]
     _straight_equals_resumed(
         train_gan.main, common, tmp_path, "gan", ("generator", "critic", "generator_ema")
     )
@@ -491,28 +489,7 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
 def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrupted_one(
     tmp_path, official, classifier_file
 ):
-    official(_write_svhn(tmp_path, n_train=60))
-    model = classifier_file(tmp_path / "classifier.npz")
-    common = [
-        "--dataset",
-        "svhn",
-        "--data-dir",
-        str(tmp_path),
-        "--ckpt-every",
-        "2",
-        "--batch-size",
-        "8",
-        "--width",
-        "8",
-        "--model",
-        str(model),
-        "--fid-samples",
-        "4",
-        "--device",
-        "cpu",
-        "--profile",
-        "cpu",
-    ]
+    common = [*_tiny_training(tmp_path, official, classifier_file), "--profile", "cpu"]
     # the shifts and the weight average replay exactly
     a = _straight_equals_resumed(
         train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema")

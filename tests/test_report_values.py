@@ -42,24 +42,7 @@ def test_values_come_from_the_records_with_their_formats(tmp_path):
         tmp_path / "problem1" / "sweep.json",
         {"settings": settings, "wall_s": 24.6, "max_jsd_error": 3.2e-5, "max_wd_error": 0.01093},
     )
-    fid_stats = {"mean": 32398.4, "sd": 1189.2, "n": 2}
-    fid = {
-        "n": 1000,
-        "floor_n": 1000,
-        "reported": {
-            "vae": fid_stats,
-            "gan": {"mean": 22106.0, "sd": 919.0, "n": 2},
-            "floor_train": 8467.0,
-            "reference": "SVHN test images 0-4,999",
-        },
-        "score_fid": {
-            "vae": {"mean": 30168.0, "sd": 0.0, "n": 1},
-            "gan": {"mean": 20537.0, "sd": 0.0, "n": 1},
-            "floor_train": 8728.0,
-            "reference": "SVHN test, first 10,000 images",
-        },
-        "draws": {"vae": {"fids": [1, 2, 3], "sd": 871.4}, "gan": {"fids": [1, 2, 3], "sd": 848.0}},
-    }
+    fid = _fid_record()
     _write(tmp_path / "problem3" / "fid.json", fid)
     values = report_values(tmp_path)
     assert values["PoneJsdMaxErr"] == "3.2e-05" and values["PoneWdMaxErr"] == "0.0109"

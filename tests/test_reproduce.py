@@ -1,6 +1,7 @@
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -201,3 +202,27 @@ def test_a_stopped_job_stops_its_running_step_as_ctrl_c_would(tmp_path):
         timer.cancel()
         signal.signal(signal.SIGTERM, previous)
     assert saved.read_text() == "checkpoint saved"  # the step was stopped, not left running
+
+
+def test_a_script_started_with_sigint_ignored_still_stops_on_it(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import time\n"
+        "from utils.cli import cli\n"
+        "@cli\n"
+        "def main(argv=None):\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+        "main()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(reproduce.ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as a background job
+    )
+    assert child.stdout.readline().strip() == "ready"
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=30) == 130 and "interrupted" in child.stderr.read()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 from typing import Callable, Iterable
 
@@ -33,6 +34,10 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
     too large for this machine) exits with one clear line."""
 
     def wrapped(argv: list[str] | None = None):
+        # a script started in the background of a shell inherits SIGINT ignored: take it back, so
+        # that Ctrl-C, or reproduce.py stopping its step, interrupts it as it would in a terminal
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return main(argv)
         except UserError as e:
