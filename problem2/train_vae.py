@@ -1,4 +1,5 @@
-"""Problem 2: train the prescribed VAE on binarized MNIST (negative ELBO, Adam 3e-4, 20 epochs).
+"""Problem 2: train the prescribed VAE on binarized MNIST (negative ELBO, Adam with a warm-up and a
+cosine decay, 20 epochs; --text-settings: the text's Adam 3e-4).
 
 Each epoch logs the mean training loss and the validation ELBO, KL and reconstruction (nats per
 image, exact means over the split) to <results>/problem2/train_log.csv and training_curves.png, and
@@ -30,16 +31,18 @@ from utils.runtime import (
 )
 from utils.training import ResumableRun, batch_indices
 
-# Settings: the text's (Adam 3e-4, batch 32, 20 epochs); --quick is a smoke run on part of the data.
+# Settings: 20 epochs as the assignment fixes; the learning rate and its schedule chosen on the
+# validation split (docs/problem2_settings.md); --text-settings gives the text's; --quick is a
+# smoke run on part of the data.
 # fmt: off
 DEFAULTS = {
-    "epochs": 20,           # fixed by the assignment
-    "batch_size": 32,       # the text's
-    "lr": 3e-4,             # the text's (Adam)
-    "schedule": "constant", # the text's; cosine: linear warm-up, then a cosine decay to 0
-    "warmup_epochs": 0,     # of the cosine schedule
-    "train_images": None,   # all 50,000
-    "valid_images": None,   # all 10,000
+    "epochs": 20,            # fixed by the assignment
+    "batch_size": 32,        # the text's
+    "lr": 1e-3,              # Adam's peak; the text's 3e-4 constant ends 1.4 nats lower
+    "schedule": "cosine",    # linear warm-up, then a cosine decay to 0: the late epochs refine
+    "warmup_epochs": 1,      # of the cosine schedule
+    "train_images": None,    # all 50,000
+    "valid_images": None,    # all 10,000
     "restart": False,
 }
 TEXT = {"batch_size": 32, "lr": 3e-4, "schedule": "constant", "warmup_epochs": 0}  # --text-settings

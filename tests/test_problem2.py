@@ -368,7 +368,7 @@ def test_a_rerun_with_other_settings_is_refused_not_relabelled(tmp_path):
     x = (rng.random((32, 1, 28, 28)) > 0.8).astype(np.float32)
     cpu = torch.device("cpu")
     train_vae.fit(x, x[:8], tmp_path, _vae_config(), cpu)
-    with pytest.raises(UserError, match=r"lr 0\.0003 -> 0\.01"):
+    with pytest.raises(UserError, match=r"lr 0\.001 -> 0\.01"):
         train_vae.fit(x, x[:8], tmp_path, _vae_config(lr=1e-2), cpu)
     # what a logged number means is checked too
     with pytest.raises(UserError, match="valid_images None -> 4"):
