@@ -27,7 +27,7 @@ from problem3.hardware import pick_profile
 from report.values import write_values
 from utils.cli import UserError, cli
 from utils.files import file_hash, write_json, write_text
-from utils.pipeline import SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
+from utils.pipeline import REFERENCE, SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
 from utils.runtime import ROOT, data_dir, device_description, get_device, results_dir
 
 # The project's code: what every step's outputs are made from, besides its own inputs and data
@@ -140,6 +140,86 @@ def build_report(results: Path, profile: str, report: Path = ROOT / "report") ->
     return pdf
 
 
+def plan(chosen: list[Step], stale: set[str]) -> list[Step]:
+    """The steps that will run: the stale ones, and every later one that reads what they write."""
+    planned, written = [], set()
+    for step in chosen:
+        if step.name in stale or written & set(step.inputs):
+            planned.append(step)
+            written |= {*step.outputs, *step.checkpoints}
+    return planned
+
+
+def calibrate(recipe: str) -> dict[str, float]:
+    """Seconds of two small workloads on this machine, the best of three after a warm-up: a Problem
+    2 training step (batch 32) and a WGAN-GP iteration of the Problem 3 recipe (its width, batch,
+    critic steps and, where fast, bfloat16). Measured in the job's first seconds."""
+    import torch
+
+    from problem1.critics import gradient_penalty
+    from problem2.layers import fast_layers
+    from problem2.model import VAE, negative_elbo
+    from problem3.common import autocast, fast_layout
+    from problem3.hardware import fast_bf16
+    from problem3.models import LATENT, Critic, Generator
+
+    device = get_device()
+    torch.manual_seed(0)
+    vae = fast_layers(VAE()).to(device)
+    x = (torch.rand(32, 1, 28, 28, device=device) > 0.8).float()
+    critic = fast_layout(Critic(width=32 if recipe == "cpu" else 64), device)
+    generator = fast_layout(Generator(width=32 if recipe == "cpu" else 64), device)
+    precision = "bf16" if fast_bf16(device) and recipe == "cpu" else "fp32"
+    real = torch.rand(32 if recipe == "cpu" else 64, 3, 32, 32, device=device) * 2 - 1
+
+    def vae_step():
+        negative_elbo(vae, x)[0].mean().backward()
+
+    def gan_iteration():
+        for _ in range(5):  # critic steps, with the penalty's double backward
+            with torch.no_grad(), autocast(device, precision):
+                fake = generator(torch.randn(len(real), LATENT, device=device)).float()
+            with autocast(device, precision):
+                gap = critic(real).float().mean() - critic(fake).float().mean()
+                (gradient_penalty(critic, real, fake, 10.0) - gap).backward()
+        with autocast(device, precision):
+            (-critic(generator(torch.randn(len(real), LATENT, device=device))).mean()).backward()
+
+    def best(fn) -> float:
+        fn()
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    return {"problem2_step": best(vae_step), "gan_iteration": best(gan_iteration)}
+
+
+def estimate(to_run: list[Step], recipe: str) -> str:
+    """About how long the steps take here: each one's time in the reference run
+    (utils/pipeline.py, REFERENCE) scaled by how much faster or slower this machine runs the
+    calibration workload of its problem (Problem 3's steps: the WGAN-GP iteration; the others: the
+    Problem 2 step). A step the reference lacks is named, not guessed."""
+    here = calibrate(recipe)
+    ref = REFERENCE["calibration"]
+    minutes, unknown = 0.0, []
+    for step in to_run:
+        seconds = REFERENCE["seconds"].get(step.name)
+        if seconds is None:
+            unknown.append(step.name)
+            continue
+        kind = "gan_iteration" if step.name.startswith("Problem 3") else "problem2_step"
+        minutes += seconds * here[kind] / ref[kind] / 60
+    ratio = ", ".join(f"{k.replace('_', ' ')} {here[k] / ref[k]:.2f}x" for k in ref)
+    note = f"; not estimated: {', '.join(unknown)}" if unknown else ""
+    return (
+        f"about {minutes:.0f} min here (the reference run took its steps' times on "
+        f"{REFERENCE['machine']}; this machine's calibration against it: {ratio}){note}"
+    )
+
+
 def stop(signum, frame):
     """SIGTERM: handled as Ctrl-C (the running step is stopped and saves its checkpoint)."""
     raise KeyboardInterrupt
@@ -198,14 +278,25 @@ def main(argv=None):
     t_start = time.time()
     stamps_path = results / "steps.json"
     stamps = read_stamps(stamps_path)
-    for step in chosen:
-        cmd = [
+    commands = {
+        step.name: [
             sys.executable,
             str(ROOT / step.script),
             *(["--quick"] if args.quick else []),
             *(["--profile", recipe] if step.recipe else []),
             *step.args,
         ]
+        for step in chosen
+    }
+    # the plan, and how long it takes here: printed before any step runs
+    fresh = {s.name for s in chosen if stamps.get(s.name) == stamp(results, s, commands[s.name])}
+    stale = {s.name for s in chosen if s.name not in fresh or stamps.get(s.name) is None}
+    to_run = plan(chosen, set(s.name for s in chosen) if args.force else stale)
+    print(f"to run: {len(to_run)} of {len(chosen)} steps", flush=True)
+    if to_run and not args.quick:
+        print(estimate(to_run, recipe), flush=True)
+    for step in chosen:
+        cmd = commands[step.name]
         if not args.force and stamps.get(step.name) == stamp(results, step, cmd) is not None:
             print(f"[up to date] {step.name}")
             continue

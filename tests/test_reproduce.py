@@ -226,3 +226,26 @@ def test_a_script_started_with_sigint_ignored_still_stops_on_it(tmp_path):
     assert child.stdout.readline().strip() == "ready"
     child.send_signal(signal.SIGINT)
     assert child.wait(timeout=30) == 130 and "interrupted" in child.stderr.read()
+
+
+def test_the_plan_adds_every_step_that_reads_what_a_stale_step_writes():
+    stale = {"Problem 2 training"}
+    names = [s.name for s in reproduce.plan(STEPS, stale)]
+    assert names == ["Problem 2 training", "Problem 2 evaluation"]  # evaluation reads vae.pt
+    assert reproduce.plan(STEPS, set()) == []
+
+
+def test_the_estimate_scales_the_reference_times_by_the_calibration(monkeypatch):
+    reference = {
+        "machine": "the reference CPU",
+        "calibration": {"problem2_step": 0.1, "gan_iteration": 1.0},
+        "seconds": {"Problem 2 training": 600.0, "Problem 3 GAN seed 1": 300.0},
+    }
+    monkeypatch.setattr(reproduce, "REFERENCE", reference)
+    # this machine: Problem 2's workload twice as slow, Problem 3's as fast
+    monkeypatch.setattr(
+        reproduce, "calibrate", lambda recipe: {"problem2_step": 0.2, "gan_iteration": 1.0}
+    )
+    text = reproduce.estimate([TRAIN, GAN, EVAL], "cpu")
+    assert text.startswith("about 25 min here")  # 2 x 10 min + 5 min
+    assert "not estimated: Problem 2 evaluation" in text and "2.00x" in text

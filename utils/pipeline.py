@@ -18,6 +18,29 @@ SEEDS = {"cpu": (0, 1), "gpu": (0, 1, 2), "quick": (0, 1)}
 # problem3/train_vae.py, is the curve's fourth point), each for the first SWEEP_ITERATIONS of it.
 SWEEP_SCALES = (1.0, 16.0, 127.5)
 SWEEP_ITERATIONS = 3000
+# A full run's step times and the calibration workloads' seconds on the same machine, for the
+# main job's start-of-run estimate (reproduce.py, estimate): a step takes about its time here
+# times how much slower this machine runs the calibration workload. Refresh after a full run.
+REFERENCE = {
+    "machine": "a 2-core Intel Xeon (AVX512-BF16, AMX), make at aa6574c, 2026-12-07",
+    "calibration": {"problem2_step": 0.0259, "gan_iteration": 0.122},
+    "seconds": {
+        "Problem 1.3 sweep": 32.3,
+        "Problem 1.4 density": 10.4,
+        "Problem 2 training": 786.1,
+        "Problem 2 evaluation": 493.4,
+        "Problem 3 VAE seed 0": 285.5,
+        "Problem 3 GAN seed 0": 420.7,
+        "Problem 3 VAE seed 1": 265.1,
+        "Problem 3 GAN seed 1": 370.6,
+        "Problem 3 VAE pixel scale 1": 79.9,
+        "Problem 3 VAE pixel scale 16": 79.4,
+        "Problem 3 VAE pixel scale 127.5": 81.8,
+        "Problem 3 pixel scale": 2.8,
+        "Problem 3 qualitative": 6.3,
+        "Problem 3 FID": 26.4,
+    },
+}
 MNIST = ["binarized_mnist*"]
 SVHN = ["svhn*", "*_32x32.mat"]  # the images, the classifier and its state dict
 
