@@ -62,6 +62,12 @@ def stamp(results: Path, step: Step, cmd: list[str]) -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def up_to_date(recorded: dict, results: Path, step: Step, cmd: list[str]) -> bool:
+    """Whether a step's fingerprint (:func:`stamp`) is the one recorded when it last ran."""
+    known = recorded.get(step.name)
+    return known is not None and known == stamp(results, step, cmd)
+
+
 def read_stamps(path: Path) -> dict:
     """The fingerprints recorded by earlier runs (none if the file is missing or unreadable)."""
     try:
@@ -289,15 +295,17 @@ def main(argv=None):
         for step in chosen
     }
     # the plan, and how long it takes here: printed before any step runs
-    fresh = {s.name for s in chosen if stamps.get(s.name) == stamp(results, s, commands[s.name])}
-    stale = {s.name for s in chosen if s.name not in fresh or stamps.get(s.name) is None}
-    to_run = plan(chosen, set(s.name for s in chosen) if args.force else stale)
+    stale = {
+        s.name for s in chosen if args.force or not up_to_date(stamps, results, s, commands[s.name])
+    }
+    to_run = plan(chosen, stale)
     print(f"to run: {len(to_run)} of {len(chosen)} steps", flush=True)
     if to_run and not args.quick:
         print(estimate(to_run, recipe), flush=True)
     for step in chosen:
         cmd = commands[step.name]
-        if not args.force and stamps.get(step.name) == stamp(results, step, cmd) is not None:
+        # rechecked here: an earlier step may have rewritten what this one reads
+        if not args.force and up_to_date(stamps, results, step, cmd):
             print(f"[up to date] {step.name}")
             continue
         print(f"[run] {step.name}: {' '.join(cmd[1:])}", flush=True)
@@ -312,8 +320,8 @@ def main(argv=None):
         if before and before == checkpoint_times(results, step):
             print(
                 f"[done] {step.name}: outputs rewritten from its finished checkpoint in "
-                f"{seconds:.0f} s (the time "
-                "kept is the training's; retrain with the script's --restart)",
+                f"{seconds:.0f} s (the time kept is the training's; retrain with the script's "
+                "--restart)",
                 flush=True,
             )
             continue
@@ -321,8 +329,7 @@ def main(argv=None):
         print(f"[done] {step.name} in {seconds:.0f} s", flush=True)
     print(
         f"all steps done in {(time.time() - t_start) / 60:.1f} min (profile {profile}, Problem 3 "
-        f"recipe {recipe}, "
-        f"device {device})",
+        f"recipe {recipe}, device {device})",
         flush=True,
     )
     if not args.no_report:

@@ -17,8 +17,8 @@ import numpy as np
 
 from utils.cli import UserError, cli
 from utils.report import plt, save_figure
+from utils.runtime import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 900  # pixels: sharp on a README page, small in the repository
 # README figure <- figure(s) of the results directory
 FIGURES = {

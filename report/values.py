@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from utils.files import write_text
+from utils.runtime import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 
 
