@@ -48,7 +48,7 @@ DEFAULTS = {
     "n_critic": 5,        # critic updates per generator update (the WGAN-GP paper's)
     "lam": 10.0,          # gradient-penalty weight (the WGAN-GP paper's)
     "augment": "none",    # augmenting the critic's input pays off only in long runs
-    "ema": 0.99,          # sample from a moving average of the generator: 5-10% lower FID
+    "ema": 0.99,          # sample from a moving average of the generator: a lower FID
     "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (hardware.py)
     "ckpt_every": 250,    # checkpoint, samples, memorisation gap and FID every N iterations
 }

@@ -42,12 +42,12 @@ from utils.training import ResumableRun, batch_indices
 # docs/problem3_recipes.md.
 # fmt: off
 DEFAULTS = {
-    "iterations": 10000,  # the selection FID still fell at 6,000
+    "iterations": 10000,  # the selection FID was still falling at fewer
     "batch_size": 64,
     "lr": 2e-3,           # Adam; faster than 1e-3 at equal iterations
     "width": 32,          # channels of each network's first layer; narrow, for minutes on a CPU
     "kl_warmup": 2000,    # KL weight 0 -> 1 over these iterations; then the objective is the ELBO
-    "pixel_scale": 3.0,   # N(x; g(z), I) on pixel values 0 to 6: the best FID of a sweep 1-127.5
+    "pixel_scale": 3.0,   # N(x; g(z), I) on pixel values 0 to 6: the best FID of a sweep
     "shift": 2,           # shift training images by up to 2 pixels: more images than the file has
     "ema": 0.998,         # sample from a moving average of the decoder's weights
     "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (hardware.py)
