@@ -27,10 +27,11 @@ import torch.nn.functional as F
 from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
 from utils import config as cfg
-from utils.cli import UserError, cli, positive_float, positive_int, progress
+from utils.cli import UserError, cli, get_device, progress, results_dir
 from utils.files import write_csv, write_json
+from utils.flags import positive_float, positive_int
 from utils.report import plt, save_figure
-from utils.runtime import get_device, results_dir, seed_everything
+from utils.runtime import seed_everything
 
 DEFAULTS = {"steps": 5000, "lr": 1e-3, "batch_size": 512}
 QUICK = {"steps": 1500}

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from problem3.hardware import pick_profile
 from report.values import write_values
-from utils.cli import UserError, cli
+from utils.cli import ROOT, UserError, cli, data_dir, get_device, results_dir
 from utils.files import file_hash, write_json, write_text
 from utils.pipeline import REFERENCE, SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
-from utils.runtime import ROOT, data_dir, device_description, get_device, results_dir
+from utils.runtime import device_description
 
 # The project's code: what every step's outputs are made from, besides its own inputs and data
 CODE = ("problem1", "problem2", "problem3", "utils", "samplers.py", "density_estimation.py")

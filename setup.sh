@@ -27,5 +27,5 @@ if ! command -v latexmk >/dev/null || ! command -v pdftotext >/dev/null; then
     echo "note: install latexmk, TeX Live (latex-recommended) and poppler-utils to build the report" >&2
   fi
 fi
-.venv/bin/python -c "from problem3.classifier import fetch_classifier; from utils.cli import cli; cli(lambda argv: print('classifier:', fetch_classifier()))()"
+.venv/bin/python -c "from problem3.data import fetch_classifier; from utils.cli import cli; cli(lambda argv: print('classifier:', fetch_classifier()))()"
 echo "set up: make (the main job), make test (the tests); scripts run as .venv/bin/python problem1/sweep.py ..."

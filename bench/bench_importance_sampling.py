@@ -16,7 +16,7 @@ import torch
 from problem2 import importance_sampling as ism
 from problem2.layers import fast_layers
 from problem2.model import VAE
-from utils.runtime import get_device
+from utils.cli import get_device
 
 STOCK_CHUNKS = (64, 128, 256, 512, 1024, 4000)
 EVALUATION_DECODES = 20_000 * 200

@@ -15,7 +15,7 @@ from problem3 import classifier, frechet
 from problem3.common import autocast, fast_layout
 from problem3.hardware import fast_bf16
 from problem3.models import Critic, Encoder, Generator, vae_loss
-from utils.runtime import get_device
+from utils.cli import get_device
 
 
 def timed(fn, repeats=1):

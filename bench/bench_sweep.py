@@ -14,7 +14,7 @@ import numpy as np
 from problem1.divergences import estimate_jsd, estimate_wd
 from problem1.theta_sweep import THETAS, sweep
 from samplers import distribution1
-from utils.runtime import get_device
+from utils.cli import get_device
 
 
 def sequential(steps: int, lr: float, lam: float = 50.0, seed: int = 0) -> list[dict]:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from problem1.critics import MLP, gradient_penalty, jsd_objective, wd_objective
-from utils.runtime import get_device
+from utils.cli import get_device
 
 
 def draw(sampler: Iterator[np.ndarray], device: torch.device) -> torch.Tensor:

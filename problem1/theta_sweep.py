@@ -20,8 +20,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from problem1.critics import MLP, gradient_penalty, jsd_objective, wd_objective
 from problem1.divergences import check_pair, draw
 from samplers import distribution1
-from utils.cli import progress
-from utils.runtime import get_device
+from utils.cli import get_device, progress
 
 THETAS = np.round(np.linspace(-1, 1, 21), 1)
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.cli import UserError
+from utils.cli import UserError, data_dir
 from utils.files import download, write_npz
-from utils.runtime import data_dir
 
 SPLITS = ("train", "valid", "test")
 D = 784

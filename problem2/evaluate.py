@@ -22,10 +22,11 @@ from problem2.importance_sampling import log_mean_weight, log_weight_terms, samp
 from problem2.layers import fast_layers
 from problem2.model import VAE, gaussian_kl
 from utils import config as cfg
-from utils.cli import UserError, cli, positive_int, progress
+from utils.cli import UserError, cli, get_device, progress, results_dir
 from utils.files import write_csv, write_json, write_text
+from utils.flags import positive_int
 from utils.report import plt, save_figure
-from utils.runtime import get_device, keep_freed_memory, library_versions, results_dir
+from utils.runtime import keep_freed_memory, library_versions
 from utils.training import load_checkpoint, require_finished
 
 DEFAULTS = {

@@ -19,16 +19,11 @@ from problem2.data import load_binarized_mnist
 from problem2.layers import fast_layers
 from problem2.model import VAE, negative_elbo
 from utils import config as cfg
-from utils.cli import at_least, cli, positive_float, positive_int
+from utils.cli import cli, get_device, results_dir
 from utils.files import fingerprint, write_json
+from utils.flags import at_least, positive_float, positive_int
 from utils.report import plot_curves
-from utils.runtime import (
-    get_device,
-    keep_freed_memory,
-    library_versions,
-    results_dir,
-    seed_everything,
-)
+from utils.runtime import keep_freed_memory, library_versions, seed_everything
 from utils.training import ResumableRun, batch_indices
 
 # Settings: 20 epochs as the assignment fixes; the learning rate and its schedule chosen on the

@@ -1,13 +1,14 @@
-"""The course's SVHN classifier (FID features): its layers, safe loading of the course's pickled .pt
-(an allow-list, never running other pickled code) or a state-dict .npz, and fetching it."""
+"""The course's SVHN classifier (FID features): its layers, and safe loading of the course's pickled
+.pt (an allow-list, never running other pickled code) or of a state-dict .npz."""
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import pickle
 import re
-import shutil
-import struct
+import types
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -15,16 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.cli import UserError
-from utils.files import atomic_write, download, file_hash
-from utils.runtime import ROOT, data_dir, get_device
-
-CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a386efe9"
-
-CLASSIFIER_URL = (
-    "https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
-    "master/assignment3/svhn_classifier.pt"
-)
+from utils.cli import ROOT, UserError, data_dir, get_device
 
 
 class Classifier(nn.Module):
@@ -85,56 +77,26 @@ _ALLOWED = {
     },
 }
 
-_STORAGE_DTYPES = {"torch.FloatStorage": torch.float32}
+_STORAGE_DTYPES = {"torch.FloatStorage": torch.float32}  # the legacy format names storages by type
 
 
-class _LegacyUnpickler(pickle.Unpickler):
-    """Unpickler for the legacy (pre-1.6) torch.save format that builds only allow-listed
-    classes."""
-
-    def __init__(self, f, storages: dict):
-        super().__init__(f)
-        self.storages = storages
+class _AllowListUnpickler(pickle.Unpickler):
+    """Builds only the classes of :data:`_ALLOWED`: the course's legacy (pre-1.6) pickle is read by
+    torch.load through it, so no other pickled code can run."""
 
     def find_class(self, module, name):
         key = f"{module}.{name}"
-        if key in _ALLOWED:
-            return _ALLOWED[key]
-        if key in _STORAGE_DTYPES:
-            return _STORAGE_DTYPES[key]
-        raise pickle.UnpicklingError(f"refusing to load global {key!r} (not on the allow-list)")
-
-    def persistent_load(self, pid):
-        kind = pid[0].decode() if isinstance(pid[0], bytes) else pid[0]
-        if kind == "module":  # (class, source file, source code): informational, ignored
-            return pid[1]
-        if kind != "storage":
-            raise pickle.UnpicklingError(f"unexpected persistent id {kind!r}")
-        dtype, key, _location, numel, view = pid[1:]
-        if view is not None or not isinstance(dtype, torch.dtype):
-            raise pickle.UnpicklingError("unsupported storage in legacy checkpoint")
-        if key not in self.storages:
-            self.storages[key] = torch.empty(int(numel), dtype=dtype)
-        return torch.storage.TypedStorage(
-            wrap_storage=self.storages[key].untyped_storage(), dtype=dtype, _internal=True
-        )
+        found = _ALLOWED.get(key, _STORAGE_DTYPES.get(key))
+        if found is None:
+            raise pickle.UnpicklingError(f"refusing to load global {key!r} (not on the allow-list)")
+        return found
 
 
-def _load_legacy_module(f) -> object:
-    """Read a legacy torch.save stream: magic, protocol, sys info, the object, storage keys, raw
-    storages."""
-    storages: dict = {}
-    for _ in range(3):  # magic number, protocol version, sys info: plain values
-        _LegacyUnpickler(f, storages).load()
-    obj = _LegacyUnpickler(f, storages).load()
-    for key in _LegacyUnpickler(f, storages).load():
-        t = storages[key]
-        numel = struct.unpack("<q", f.read(8))[0]
-        data = f.read(numel * t.element_size())
-        if numel != t.numel() or len(data) != numel * t.element_size():
-            raise pickle.UnpicklingError("truncated storage data")
-        t.copy_(torch.frombuffer(bytearray(data), dtype=t.dtype))
-    return obj
+_ALLOW_LIST_PICKLE = types.SimpleNamespace(
+    __name__="allow_list_pickle",
+    Unpickler=_AllowListUnpickler,
+    load=lambda f, **kw: _AllowListUnpickler(f, **kw).load(),
+)
 
 
 def load_classifier(path: str | Path, device=None) -> Classifier:
@@ -153,9 +115,10 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
             allowed = [(v, k) for k, v in _ALLOWED.items()]
             with torch.serialization.safe_globals(allowed):
                 state = torch.load(path, map_location="cpu", weights_only=True)
-        else:
-            with open(path, "rb") as f:
-                state = _load_legacy_module(f)
+        else:  # the course's file; torch warns that the classes' source code has changed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                state = torch.load(path, "cpu", _ALLOW_LIST_PICKLE, weights_only=False)
         if isinstance(state, nn.Module):
             state = state.state_dict()
     # any failure: refused global, truncated file...: never suggest loading unsafely
@@ -167,8 +130,13 @@ def load_classifier(path: str | Path, device=None) -> Classifier:
         raise UserError(
             f"{path} holds a {type(state).__name__}, not the classifier or its state dict"
         )
-    check_classifier_state(state, model.state_dict(), path)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:  # names the missing, unexpected and wrongly shaped entries
+        problems = "; ".join(line.strip() for line in str(e).splitlines()[1:])
+        raise UserError(
+            f"{path} does not match the course's SVHN classifier ({problems})"
+        ) from None
     if not all(p.isfinite().all() for p in model.parameters()):
         raise UserError(
             f"{path}: the classifier's weights hold nan or inf; not the course's classifier"
@@ -189,27 +157,6 @@ def _load_failure(e: Exception) -> str:
     return f"{type(e).__name__}: {first}"
 
 
-def check_classifier_state(state: dict, expected: dict, path: Path) -> None:
-    """One clear error naming the missing, unexpected and wrongly shaped entries of a classifier
-    state dict."""
-    missing = [k for k in expected if k not in state]
-    extra = [k for k in state if k not in expected]
-    shapes = [
-        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
-        for k, v in expected.items()
-        if k in state and tuple(getattr(state[k], "shape", ())) != tuple(v.shape)
-    ]
-    problems = [
-        f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
-        for what, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", shapes))
-        if keys
-    ]
-    if problems:
-        raise UserError(
-            f"{path} does not match the course's SVHN classifier ({'; '.join(problems)})"
-        )
-
-
 def default_classifier_path(root=None) -> Path:
     """svhn_classifier.pt at the repository root (placed by setup), else the classifier in the data
     directory (``root``: --data-dir), the course's .pt or its state-dict .npz."""
@@ -223,21 +170,11 @@ def default_classifier_path(root=None) -> Path:
     return ROOT / "svhn_classifier.pt"  # load_classifier names it in its error
 
 
-def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
-    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from
-    the course repository; either way checked against its SHA-256."""
-    local = data_dir(root) / "svhn_classifier.pt"
-    if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
-        return dest
-    if local.exists():
-        if file_hash(local) != CLASSIFIER_SHA256:
-            raise UserError(f"{local} does not have the course classifier's SHA-256")
-        return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
-    try:
-        return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
-    except UserError as e:
-        raise UserError(
-            f"{local} not found, and {e}; put the course's svhn_classifier.pt in the data "
-            "directory "
-            "(--data-dir or $A3_DATA_DIR)"
-        ) from None
+def classifier_id(model: Classifier) -> str:
+    """A short SHA-256 of the classifier's weights: the same for the .pt and the .npz of one
+    classifier; statistics made with another classifier are not comparable."""
+    h = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        h.update(name.encode())
+        h.update(value.detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()[:16]

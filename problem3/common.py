@@ -14,21 +14,22 @@ import numpy as np
 import torch
 
 from problem3.augment import parse_policy
-from problem3.data import load_training_images, resolve_dataset, to_model_input, to_uint8
-from problem3.frechet import FidScorer, add_fid_flags
+from problem3.data import (
+    REFERENCES,
+    fid_reference,
+    load_training_images,
+    resolve_dataset,
+    to_model_input,
+    to_uint8,
+)
+from problem3.frechet import FidScorer
 from problem3.hardware import fast_bf16, pick_profile
 from problem3.models import LATENT, run_dir
 from utils import config as cfg
-from utils.cli import UserError, at_least, fraction, positive_float, positive_int
+from utils.cli import UserError, get_device, results_dir
 from utils.files import atomic_write, fingerprint, write_json
-from utils.runtime import (
-    device_description,
-    get_device,
-    keep_freed_memory,
-    library_versions,
-    results_dir,
-    seed_everything,
-)
+from utils.flags import at_least, fraction, positive_float, positive_int
+from utils.runtime import device_description, keep_freed_memory, library_versions, seed_everything
 
 # Settings of both trainings that no recipe changes.
 TRAINING = {
@@ -48,6 +49,23 @@ def add_dataset_flag(ap: argparse.ArgumentParser) -> None:
         choices=["auto", "svhn", "svhn-partial"],
         help="training images (default auto: the official SVHN train file if present or "
         "downloadable, else svhn_partial.npz)",
+    )
+
+
+def add_fid_flags(ap: argparse.ArgumentParser) -> None:
+    """--reference and --model: the real images FIDs are measured against, and the classifier."""
+    ap.add_argument(
+        "--reference",
+        metavar="{" + ",".join(REFERENCES) + "} or FILE.npz",
+        help="real images FIDs are measured against (problem3/data.py, fid_reference): selection "
+        "(choices and monitoring), reported (the reported FID), auto (score_fid.py's: the SVHN "
+        "test split, else its first 10,000 images), svhn-test, svhn-test-10k, or a statistics "
+        "file written by score_fid.py --save-stats",
+    )
+    ap.add_argument(
+        "--model",
+        help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
+        "directory's)",
     )
 
 
@@ -162,6 +180,20 @@ def training_parser(
         )
         ap.add_argument(
             "--lam", type=at_least(0), help=recipe_help("gradient-penalty weight", "lam")
+        )
+        ap.add_argument(
+            "--gp-every",
+            type=positive_int,
+            help=recipe_help(
+                "the penalty on every k-th critic update only, weighted k * lam (lazy "
+                "regularisation)",
+                "gp_every",
+            ),
+        )
+        ap.add_argument(
+            "--critic-lr",
+            type=positive_float,
+            help=recipe_help("the critic's Adam learning rate", "critic_lr"),
         )
         ap.add_argument(
             "--augment",
@@ -310,9 +342,8 @@ class FidMonitor:
 
     def __init__(self, config: dict, device: torch.device):
         cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
-        self.scorer = FidScorer(
-            config["model"], config["reference"], config["data_dir"], device, cache
-        )
+        reference = fid_reference(config["reference"], config["data_dir"])
+        self.scorer = FidScorer(config["model"], reference, config["data_dir"], device, cache)
         self.z = fixed_latents(config["fid_samples"], seed=4321, device=device)
 
     @torch.no_grad()

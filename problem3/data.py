@@ -7,77 +7,28 @@ Training images (``--dataset``):
 * ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files
   (no labels), a small real training set; a seeded 64-image validation part is held out.
 * ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
-FID references (``--reference``), never training images: :func:`reference_file`.
+FID references (``--reference``), never training images: :func:`fid_reference`. The official files
+and the test images: problem3/images.py.
 Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1,
 1].
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from utils.cli import UserError
-from utils.files import download
-from utils.runtime import data_dir
+from problem3.images import TEST_10K, read_npz_images, read_svhn, reference_images, svhn_file
+from utils.cli import ROOT, UserError, data_dir
+from utils.files import atomic_write, download, file_hash
 
 PARTIAL = "svhn_partial.npz"
-TEST_10K = "svhn_test_10k.npz"
-TEN_K_REFERENCE = "the FID reference without test_32x32.mat"
 PARTIAL_VALID = 64  # held-out real images of svhn_partial.npz (validation, critic gap)
 SPLIT_SEED = 0  # the train / validation split, the same for every training seed
-
-
-def official_file(split: str) -> tuple[str, str, str]:
-    """(URL, file name, md5) of an official SVHN split ('train', 'test'), as
-    torchvision.datasets.SVHN has them."""
-    from torchvision.datasets import SVHN
-
-    url, name, md5 = SVHN.split_list[split]
-    return url, name, md5
-
-
-_UNREACHABLE: set[tuple[Path, str, str]] = set()
-
-
-def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
-    """Path of ``{split}_32x32.mat`` in the data directory, downloading it (atomically, md5 checked)
-    if allowed; None if unavailable."""
-    url, name, md5 = official_file(split)
-    path = data_dir(root) / name
-    if path.exists():
-        return path
-    if not download_ok or (path, url, md5) in _UNREACHABLE:
-        return None
-    try:
-        return download(url, path, md5=md5)
-    except UserError as e:
-        print(f"note: {e}", file=sys.stderr)
-        # asked once per process: offline, every reference would ask again
-        _UNREACHABLE.add((path, url, md5))
-        return None
-
-
-def read_svhn(split: str, root=None) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 32, 32, 3), labels int64 (N,) in 0..9) of the official
-    ``{split}_32x32.mat`` in the data directory, read by torchvision.datasets.SVHN after its md5
-    check (label 10 = digit 0)."""
-    from torchvision.datasets import SVHN
-
-    directory = data_dir(root)
-    path = directory / official_file(split)[1]
-    try:
-        ds = SVHN(directory, split=split)
-    except RuntimeError:  # torchvision's "Dataset not found or corrupted": the md5 differs
-        raise UserError(
-            f"{path}: not the official SVHN {split} file (missing, truncated or replaced: its md5 "
-            "differs); delete it to download it again"
-        ) from None
-    return np.ascontiguousarray(ds.data.transpose(0, 2, 3, 1)), ds.labels
 
 
 def resolve_dataset(name: str, root=None) -> str:
@@ -96,42 +47,11 @@ def resolve_dataset(name: str, root=None) -> str:
     return "svhn-partial"
 
 
-def _require(path: Path, what: str) -> Path:
-    """``path``, or one clear error naming what it is needed for."""
-    if not path.exists():
-        raise UserError(f"{path} not found (needed for {what}; see the README's data table)")
-    return path
-
-
-def _load_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
-    """Concatenate uint8 (N, 32, 32, 3) arrays ``keys`` of an .npz file; one clear error
-    otherwise."""
-    _require(path, what)
-    try:
-        with np.load(path) as d:
-            x = np.concatenate([d[k] for k in keys])
-    except KeyError as e:
-        raise UserError(
-            f"{path}: no array {e} (needed for {what}); not the expected file"
-        ) from None
-    # any failure: truncated file, not an npz, object arrays: never suggest unsafe loads
-    except Exception as e:  # noqa: BLE001
-        raise UserError(
-            f"{path}: corrupt or not the expected file of uint8 images ({type(e).__name__})"
-        ) from None
-    if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3):
-        raise UserError(
-            f"{path}: images have dtype {x.dtype} and shape {x.shape}; expected uint8 (N, 32, 32, "
-            "3)"
-        )
-    return x
-
-
 def load_partial(root=None) -> tuple[np.ndarray, Path]:
     """The 1,264 real train + extra images of svhn_partial.npz, uint8 (N, 32, 32, 3), and the
     file."""
     path = data_dir(root) / PARTIAL
-    return _load_npz_images(path, ["train_first", "extra_first"], "--dataset svhn-partial"), path
+    return read_npz_images(path, ["train_first", "extra_first"], "--dataset svhn-partial"), path
 
 
 def load_training_images(
@@ -158,77 +78,33 @@ def load_training_images(
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 
 
-class Reference(NamedTuple):
-    """Real images FIDs are measured against: images ``part`` = [start, stop) of ``path`` (None: all
-    of them)."""
-
-    path: Path
-    kind: str  # svhn-test, svhn-test-10k or svhn-train (its held-out validation split)
-    part: tuple[int, int] | None
-    description: str
-
-
 REFERENCES = ("auto", "svhn-test", "svhn-test-10k", "selection", "reported")
-# offline, test images [0, HALF) are reported against, [HALF, 10,000) used for choices and
-# monitoring
-HALF = 5000
+HALF = 5000  # offline: test images [0, HALF) are reported against, [HALF, 10,000) used for choices
 
 
-def reference_file(reference: str = "auto", root=None) -> Reference:
-    """The real images of an FID reference, never training ones (the file exists, else one clear
-    error; nothing is read; the test split is downloaded if missing and allowed):
-
-    * ``auto`` (score_fid.py's): the official test split when available, else its first 10,000
-      images;
-    * ``svhn-test``, ``svhn-test-10k``: either of those, named;
-    * ``selection``, for every choice and for monitoring: the training file's held-out validation
-      split with the official files; offline, test images 5,000-9,999;
-    * ``reported``, for the reported FID, disjoint from ``selection``: the official test split;
-      offline, test images 0-4,999."""
-    if reference not in REFERENCES:
-        raise UserError(f"unknown FID reference {reference!r} ({', '.join(REFERENCES)})")
-    official = svhn_file("test", root) if reference in ("auto", "svhn-test", "reported") else None
+def fid_reference(reference: str, root=None) -> str | tuple[np.ndarray, str]:
+    """What an FID of Problem 3 is measured against (a ``reference`` of
+    :class:`~problem3.frechet.FidScorer`), never training images. ``selection``, for every choice
+    and for monitoring: the training file's held-out validation split with the official files,
+    offline test images 5,000-9,999; ``reported``, for the reported FID, disjoint from it: the
+    official test split, offline test images 0-4,999; as (images, description). Any other name
+    (problem3/images.py: ``auto``, ``svhn-test``, ``svhn-test-10k``) or a statistics file: as
+    given."""
+    if reference not in ("selection", "reported"):
+        return reference
     if reference == "selection" and svhn_file("train", root) is not None:
-        return Reference(
-            data_dir(root) / official_file("train")[1],
-            "svhn-train",
-            None,
-            "SVHN train, held-out validation split",
-        )
-    if official is not None:
-        return Reference(official, "svhn-test", None, "SVHN test")
-    if reference == "svhn-test":
-        raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
-    if reference == "auto":
-        print(
-            f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr
-        )
-    path = _require(data_dir(root) / TEST_10K, TEN_K_REFERENCE)
-    part = {"selection": (HALF, 10_000), "reported": (0, HALF)}.get(reference)
-    return Reference(path, "svhn-test-10k", part, "SVHN test")
-
-
-def read_reference_images(ref: Reference, root=None) -> tuple[np.ndarray, str]:
-    """(images uint8 (N, 32, 32, 3), description naming them) of a :func:`reference_file`."""
-    if ref.kind == "svhn-train":
         valid = load_training_images("svhn", root)["valid"]
-        return valid, f"{ref.description} ({len(valid):,} images)"
-    x = (
-        read_svhn("test", root)[0]
-        if ref.kind == "svhn-test"
-        else _load_npz_images(ref.path, ["x"], TEN_K_REFERENCE)
-    )
-    if len(x) < 2:
-        raise UserError(f"{ref.path} holds {len(x)} image(s); an FID reference needs at least 2")
-    if ref.part is None:
-        first = "" if ref.kind == "svhn-test" else "first "
-        return x, f"{ref.description}, {first}{len(x):,} images"
-    start, stop = ref.part
+        return valid, f"SVHN train, held-out validation split ({len(valid):,} images)"
+    if reference == "reported" and svhn_file("test", root) is not None:
+        return reference_images("svhn-test", root)
+    path = data_dir(root) / TEST_10K
+    x = read_npz_images(path, ["x"], "the FID reference without test_32x32.mat")
+    start, stop = (HALF, 10_000) if reference == "selection" else (0, HALF)
     if len(x) < stop:
         raise UserError(
-            f"{ref.path} holds {len(x):,} images; the reference needs images {start:,}-{stop - 1:,}"
+            f"{path} holds {len(x):,} images; the reference needs {start:,}-{stop - 1:,}"
         )
-    return x[start:stop], f"{ref.description}, images {start:,}-{stop - 1:,}"
+    return x[start:stop], f"SVHN test, images {start:,}-{stop - 1:,}"
 
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:
@@ -239,3 +115,30 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (N, 3, 32, 32) in [-1, 1] -> uint8 (N, 32, 32, 3)."""
     return ((x.detach().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+CLASSIFIER_SHA256 = "43c9f4917e38506f9e5fe4de9a2fd84c4a9dd4f29586be9525b770e4a386efe9"
+CLASSIFIER_URL = (
+    "https://raw.githubusercontent.com/CW-Huang/IFT6135H19_assignment/"
+    "master/assignment3/svhn_classifier.pt"
+)
+
+
+def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Path:
+    """Put the course's classifier at ``dest``: copied from the data directory, else downloaded from
+    the course repository; either way checked against its SHA-256."""
+    local = data_dir(root) / "svhn_classifier.pt"
+    if dest.exists() and file_hash(dest) == CLASSIFIER_SHA256:
+        return dest
+    if local.exists():
+        if file_hash(local) != CLASSIFIER_SHA256:
+            raise UserError(f"{local} does not have the course classifier's SHA-256")
+        return atomic_write(dest, lambda tmp: shutil.copyfile(local, tmp))
+    try:
+        return download(CLASSIFIER_URL, dest, sha256=CLASSIFIER_SHA256)
+    except UserError as e:
+        raise UserError(
+            f"{local} not found, and {e}; put the course's svhn_classifier.pt in the data "
+            "directory "
+            "(--data-dir or $A3_DATA_DIR)"
+        ) from None

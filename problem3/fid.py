@@ -4,7 +4,7 @@ real-data floor.
 For each training seed and model writes
 <results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ... (the first seed's also in
 <model>/fid_samples/, the only directory there, as score_fid.py expects) and scores them as
-score_fid.py does, against the reported images (problem3/data.py, reference_file), against
+score_fid.py does, against the reported images (problem3/data.py, fid_reference), against
 score_fid.py's default reference, and against the selection images; FIDs are the mean and spread
 over the seeds. The FID's own noise: the first seed's models scored against the reported images on
 --draws further sets of latent codes, their spread the part of any difference that one draw of
@@ -25,15 +25,17 @@ import numpy as np
 from PIL import Image
 
 from problem3 import quality
-from problem3.common import add_dataset_flag, fixed_latents, generate_uint8
-from problem3.data import REFERENCES, load_training_images, read_reference_images, reference_file
-from problem3.frechet import FidScorer, add_fid_flags
+from problem3.common import add_dataset_flag, add_fid_flags, fixed_latents, generate_uint8
+from problem3.data import fid_reference, load_training_images
+from problem3.frechet import FidScorer
+from problem3.images import REFERENCES, reference_images
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
 from utils import config as cfg
-from utils.cli import UserError, at_least, cli, comma_list, seed
+from utils.cli import UserError, cli, get_device, results_dir
 from utils.files import read_csv, write_json
+from utils.flags import at_least, comma_list, seed
 from utils.report import plt, save_figure
-from utils.runtime import device_description, get_device, library_versions, results_dir
+from utils.runtime import device_description, library_versions
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 
@@ -175,11 +177,13 @@ def main(argv=None):
     # 2. the scorers: the reported FID, on images no choice was made with; score_fid.py's own
     # number, for comparison; and the selection images' (every choice and the monitoring curves)
     cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
-    on_reported = FidScorer(config["model"], config["reference"], config["data_dir"], device, cache)
+    reported = fid_reference(config["reference"], config["data_dir"])
+    on_reported = FidScorer(config["model"], reported, config["data_dir"], device, cache)
+    selection = fid_reference("selection", config["data_dir"])
     scorers = {
         "reported": on_reported,
         "score_fid": on_reported.against("auto", config["data_dir"], cache),
-        "selection": on_reported.against("selection", config["data_dir"], cache),
+        "selection": on_reported.against(selection, config["data_dir"], cache),
     }
     # 3. the sample folders: each model's g(z) for the same codes z, and n real training images
     z = fixed_latents(n, seed=config["seed"], device=device)
@@ -244,11 +248,11 @@ def sample_quality(scorer, samples: dict, floor: np.ndarray, seeds: list[int], c
     """Precision, recall, sharpness and diversity (problem3/quality.py) of each model's samples per
     seed and of the floor's real training images, against as many of the reported reference's
     images (a seeded draw); None when the reference is a statistics file (no images)."""
-    if config["reference"] not in REFERENCES:
+    ref = fid_reference(config["reference"], config["data_dir"])
+    if isinstance(ref, str) and ref not in REFERENCES:
         print("note: the reference is a statistics file: no precision, recall or sharpness")
         return None
-    ref = reference_file(config["reference"], config["data_dir"])
-    images, description = read_reference_images(ref, config["data_dir"])
+    images, description = reference_images(ref, config["data_dir"]) if isinstance(ref, str) else ref
     pick = np.random.default_rng(config["seed"]).permutation(len(images))[: len(floor)]
     real = quality.describe(scorer.model, images[pick])
     res = {"reference": f"{len(pick):,} of {description}", "k": quality.K}

@@ -1,5 +1,5 @@
-"""Sample images for FID: the course's folder layout, reading and resizing, the classifier's
-input."""
+"""The images an FID compares, as uint8 (N, 32, 32, 3): a folder of samples (the course's layout,
+read and resized as its script does) and the real SVHN test images; and the classifier's input."""
 
 from __future__ import annotations
 
@@ -10,16 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from utils.cli import UserError
+from utils.cli import UserError, data_dir
 
-# Pillow's modes of 16-bit grey PNGs: 0-65535
-SIXTEEN_BIT = {
-    "I;16",
-    "I;16B",
-    "I;16L",
-    "I;16N",
-    "I",
-}
+SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I"}  # Pillow's modes of 16-bit grey images
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 
 
@@ -134,3 +127,101 @@ def to_classifier_input(images: np.ndarray) -> torch.Tensor:
         )
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
     return (x - 0.5) / 0.5
+
+
+TEST_10K = (
+    "svhn_test_10k.npz"  # the first 10,000 test images: the reference without the official file
+)
+REFERENCES = ("auto", "svhn-test", "svhn-test-10k")
+_UNREACHABLE: set[tuple] = set()  # downloads that failed once: offline, each would be tried again
+
+
+def official_file(split: str) -> tuple[str, str, str]:
+    """(URL, file name, md5) of an official SVHN split ('train', 'test'), torchvision's."""
+    from torchvision.datasets import SVHN
+
+    url, name, md5 = SVHN.split_list[split]
+    return url, name, md5
+
+
+def svhn_file(split: str, root=None, download_ok: bool = True) -> Path | None:
+    """``{split}_32x32.mat`` in the data directory, downloaded if missing and ``download_ok`` (by
+    torchvision, which checks its md5; a failed download is deleted); None if unavailable."""
+    from torchvision.datasets.utils import download_url
+
+    url, name, md5 = official_file(split)
+    path = data_dir(root) / name
+    if path.exists() or not download_ok or (url, md5, path) in _UNREACHABLE:
+        return path if path.exists() else None
+    try:
+        download_url(url, str(path.parent), name, md5)
+        return path
+    except BaseException as e:
+        path.unlink(missing_ok=True)  # never keep a partial or corrupt download
+        if not isinstance(e, (OSError, RuntimeError)):  # Ctrl-C
+            raise
+        # OSError: offline; RuntimeError: torchvision's "corrupted", the md5 differs
+        reason = "checksum mismatch; the download is corrupt" if isinstance(e, RuntimeError) else e
+        print(f"note: could not download {url}: {reason}", file=sys.stderr)
+        _UNREACHABLE.add((url, md5, path))
+        return None
+
+
+def read_svhn(split: str, root=None) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 32, 32, 3), labels int64 (N,) in 0..9) of the official
+    ``{split}_32x32.mat`` in the data directory, read by torchvision.datasets.SVHN after its md5
+    check (label 10 = digit 0)."""
+    from torchvision.datasets import SVHN
+
+    try:
+        ds = SVHN(data_dir(root), split=split)
+    except RuntimeError:  # torchvision's "Dataset not found or corrupted": the md5 differs
+        raise UserError(
+            f"{data_dir(root) / official_file(split)[1]}: not the official SVHN {split} file "
+            "(missing, truncated or replaced: its md5 differs); delete it to download it again"
+        ) from None
+    return np.ascontiguousarray(ds.data.transpose(0, 2, 3, 1)), ds.labels
+
+
+def read_npz_images(path: Path, keys: list[str], what: str) -> np.ndarray:
+    """The uint8 (N, 32, 32, 3) arrays ``keys`` of an .npz file, concatenated; otherwise one clear
+    error naming ``what`` they are needed for."""
+    if not path.exists():
+        raise UserError(f"{path} not found (needed for {what}; see the README's data table)")
+    try:
+        with np.load(path) as d:
+            x = np.concatenate([d[k] for k in keys])
+    except KeyError as e:
+        raise UserError(
+            f"{path}: no array {e} (needed for {what}); not the expected file"
+        ) from None
+    except Exception as e:  # noqa: BLE001 - truncated, not an npz, object arrays: never load unsafely
+        raise UserError(
+            f"{path}: corrupt, or not a file of uint8 images ({type(e).__name__})"
+        ) from None
+    if x.dtype != np.uint8 or x.shape[1:] != (32, 32, 3):
+        raise UserError(f"{path}: images {x.dtype} {x.shape}; expected uint8 (N, 32, 32, 3)")
+    return x
+
+
+def reference_images(reference: str = "auto", root=None) -> tuple[np.ndarray, str]:
+    """(images, description) of the real test images an FID is measured against: ``svhn-test``, the
+    official test split (downloaded if missing); ``svhn-test-10k``, its first 10,000 images
+    (svhn_test_10k.npz); ``auto``, the first if available, else the second."""
+    if reference not in REFERENCES:
+        raise UserError(f"unknown FID reference {reference!r} ({', '.join(REFERENCES)})")
+    if reference != "svhn-test-10k" and svhn_file("test", root) is not None:
+        x = read_svhn("test", root)[0]
+        return x, f"SVHN test, {len(x):,} images"
+    if reference == "svhn-test":
+        raise UserError(f"test_32x32.mat not in {data_dir(root)} and not downloadable")
+    if reference == "auto":
+        print(
+            f"note: official SVHN test file unavailable; FID reference: {TEST_10K}", file=sys.stderr
+        )
+    x = read_npz_images(
+        data_dir(root) / TEST_10K, ["x"], "the FID reference without test_32x32.mat"
+    )
+    if len(x) < 2:
+        raise UserError(f"{TEST_10K} holds {len(x)} image(s); an FID reference needs at least 2")
+    return x, f"SVHN test, first {len(x):,} images"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from problem3.models import run_dir
 from utils import config as cfg
-from utils.cli import UserError, cli, comma_list, positive_float, seed
+from utils.cli import UserError, cli, results_dir
 from utils.files import read_csv, write_csv, write_json
+from utils.flags import comma_list, positive_float, seed
 from utils.report import plt, save_figure
-from utils.runtime import results_dir
 
 DEFAULTS = {"train_seed": 0, "scales": None}
 

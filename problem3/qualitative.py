@@ -15,10 +15,10 @@ from problem3.classifier import default_classifier_path, load_classifier
 from problem3.common import fixed_latents, save_grid
 from problem3.models import LATENT, MODELS, checkpoint_path, load_generator
 from utils import config as cfg
-from utils.cli import between, cli, seed
+from utils.cli import cli, get_device, results_dir
 from utils.files import write_csv, write_json
+from utils.flags import between, seed
 from utils.report import plt, save_figure
-from utils.runtime import get_device, results_dir
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)
 EPS_GRID = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.cli import UserError, cli
+from utils.cli import ROOT, UserError, cli
 from utils.report import plt, save_figure
-from utils.runtime import ROOT
 
 WIDTH = 900  # pixels: sharp on a README page, small in the repository
 # README figure <- figure(s) of the results directory

@@ -15,8 +15,8 @@ import math
 import sys
 from pathlib import Path
 
+from utils.cli import ROOT
 from utils.files import write_text
-from utils.runtime import ROOT
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
 

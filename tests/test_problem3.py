@@ -82,16 +82,16 @@ def test_classifier_is_copied_checked_or_downloaded(shared_data, tmp_path, monke
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "svhn_classifier.pt").write_bytes(b"not the classifier")
     with pytest.raises(UserError, match="SHA-256"):
-        classifier.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
-    copied = classifier.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
+        svhn.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "bad")
+    copied = svhn.fetch_classifier(tmp_path / "copied.pt", root=shared_data)
     assert copied.read_bytes() == real.read_bytes()
-    monkeypatch.setattr(classifier, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
+    monkeypatch.setattr(svhn, "CLASSIFIER_URL", (tmp_path / "nowhere.pt").as_uri())
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=r"not found, and could not download .*A3_DATA_DIR"):
-        classifier.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
-    monkeypatch.setattr(classifier, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
-    fetched = classifier.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
-    assert file_hash(fetched) == classifier.CLASSIFIER_SHA256
+        svhn.fetch_classifier(tmp_path / "out.pt", root=tmp_path / "empty")
+    monkeypatch.setattr(svhn, "CLASSIFIER_URL", real.as_uri())  # the download path, offline
+    fetched = svhn.fetch_classifier(tmp_path / "fetched.pt", root=tmp_path / "empty")
+    assert file_hash(fetched) == svhn.CLASSIFIER_SHA256
 
 
 def test_pickles_outside_the_allow_list_are_refused(tmp_path):
@@ -184,9 +184,9 @@ def test_a_classifier_file_with_other_keys_or_shapes_is_refused_naming_them(tmp_
         classifier.load_classifier(tmp_path / "c.pt")
     msg = str(e.value)
     assert (
-        f"missing: {first}" in msg
-        and "unexpected: extra.weight" in msg
-        and f"{second} (3, 3)" in msg
+        f'Missing key(s) in state_dict: "{first}"' in msg
+        and 'Unexpected key(s) in state_dict: "extra.weight"' in msg
+        and f"size mismatch for {second}: copying a param with shape torch.Size([3, 3])" in msg
     )
     # a pickled global outside the allow-list
     torch.save({"not": "a model", "fn": print}, tmp_path / "p.pt")
@@ -283,7 +283,7 @@ def test_svhn_files_are_read_by_torchvision_after_the_md5_check_and_split(tmp_pa
 
 
 def test_the_official_md5s_and_urls_are_torchvisions():
-    url, name, md5 = svhn.official_file("test")
+    url, name, md5 = images.official_file("test")
     assert (
         url == "http://ufldl.stanford.edu/housenumbers/test_32x32.mat" and name == "test_32x32.mat"
     )
@@ -303,9 +303,7 @@ def test_official_files_are_downloaded_with_md5_checks_else_partial_is_used(
     official(md5, url)
     assert svhn.resolve_dataset("auto", tmp_path / "data") == "svhn"
     assert np.array_equal(read_svhn("train", tmp_path / "data")[0], read_svhn("train", served)[0])
-    x, description = svhn.read_reference_images(
-        svhn.reference_file("auto", tmp_path / "data"), tmp_path / "data"
-    )
+    x, description = images.reference_images("auto", tmp_path / "data")
     assert description == "SVHN test, 40 images" and np.array_equal(x, read_svhn("test", served)[0])
 
 
@@ -567,19 +565,18 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(
         )
 
 
-def test_reference_statistics_are_cached_and_a_hit_reads_no_image(
+def test_reference_statistics_are_cached_and_a_hit_extracts_no_feature(
     tmp_path, monkeypatch, classifier_file
 ):
     rng = np.random.default_rng(0)
     np.savez(
         tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
     )
-    model_path = classifier_file(tmp_path / "classifier.npz")
-    model = classifier.load_classifier(model_path)
+    model = classifier.load_classifier(classifier_file(tmp_path / "classifier.npz"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 30 images < 512 feature dims
         mu, sigma, description = frechet.reference_statistics(
-            model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
+            model, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
         )
     assert (
         description == "SVHN test, first 30 images"
@@ -587,22 +584,20 @@ def test_reference_statistics_are_cached_and_a_hit_reads_no_image(
         and sigma.shape == (512, 512)
     )
 
-    def no_reading(*a):
-        raise AssertionError("a cache hit read the reference images")
+    def no_features(*a, **kw):
+        raise AssertionError("a cache hit extracted features")
 
-    monkeypatch.setattr(frechet, "read_reference_images", no_reading)
+    monkeypatch.setattr(frechet, "extract_features", no_features)
     mu2, sigma2, description2 = frechet.reference_statistics(
-        model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
+        model, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
     )
     assert description2 == description and np.array_equal(mu2, mu) and np.array_equal(sigma2, sigma)
     np.savez(
         tmp_path / "svhn_test_10k.npz", x=rng.integers(0, 256, (31, 32, 32, 3), dtype=np.uint8)
     )
-    # another reference file: no stale hit
-    with pytest.raises(AssertionError, match="cache hit read"):
-        frechet.reference_statistics(
-            model, model_path, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache"
-        )
+    # other reference images: no stale hit
+    with pytest.raises(AssertionError, match="cache hit extracted"):
+        frechet.reference_statistics(model, "svhn-test-10k", tmp_path, cache_dir=tmp_path / "cache")
 
 
 def test_score_fid_scores_several_directories_and_saves_and_reuses_reference_statistics(

@@ -12,14 +12,13 @@ from conftest import CPUS, fake_cpu
 
 from problem3 import augment as aug
 from problem3 import data as svhn
-from problem3 import hardware, train_gan, train_vae
+from problem3 import hardware, images, train_gan, train_vae
 from problem3.common import resolve_training, training_parser
 from problem3.hardware import pick_profile
 from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
 from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
-from utils.cli import UserError
-from utils.runtime import get_device
+from utils.cli import UserError, get_device
 
 read_cpu_flags = hardware.cpu_flags  # the real reader, taken before any test fakes it
 
@@ -158,36 +157,35 @@ def test_partial_training_set_holds_out_a_seeded_validation_part(shared_data):
     assert np.array_equal(again["valid"], d["valid"])
 
 
+def _offline(monkeypatch):
+    """No official SVHN file, for the images and the data modules."""
+    for module in (images, svhn):
+        monkeypatch.setattr(module, "svhn_file", lambda split, root=None, download_ok=True: None)
+
+
 def test_without_the_official_test_file_the_reference_is_the_first_10k_test_images(
     shared_data, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
-    ref = svhn.reference_file("auto", shared_data)
-    x, description = svhn.read_reference_images(ref, shared_data)
-    path = ref.path
+    _offline(monkeypatch)
+    x, description = images.reference_images("auto", shared_data)
     assert description == "SVHN test, first 10,000 images" and x.shape == (10000, 32, 32, 3)
-    assert path.name == "svhn_test_10k.npz"
+    assert np.array_equal(x, images.reference_images("svhn-test-10k", shared_data)[0])
     train = svhn.load_partial(shared_data)[0]
     # never training images
     assert not {img.tobytes() for img in x[:500]} & {img.tobytes() for img in train}
     with pytest.raises(UserError, match="test_32x32.mat"):
-        svhn.reference_file("svhn-test", shared_data)
+        images.reference_images("svhn-test", shared_data)
     with pytest.raises(UserError, match="unknown FID reference"):
-        svhn.reference_file("svhn-partial", shared_data)
+        images.reference_images("svhn-partial", shared_data)
     with pytest.raises(UserError, match="svhn_test_10k.npz not found"):
-        svhn.reference_file("auto", tmp_path)
+        images.reference_images("auto", tmp_path)
 
 
 def test_selection_and_reported_images_are_disjoint_test_images(shared_data, monkeypatch):
-    # offline
-    monkeypatch.setattr(svhn, "svhn_file", lambda split, root=None, download_ok=True: None)
-    selection = svhn.read_reference_images(
-        svhn.reference_file("selection", shared_data), shared_data
-    )
-    reported = svhn.read_reference_images(svhn.reference_file("reported", shared_data), shared_data)
-    everything = svhn.read_reference_images(svhn.reference_file("auto", shared_data), shared_data)[
-        0
-    ]
+    _offline(monkeypatch)
+    selection = svhn.fid_reference("selection", shared_data)
+    reported = svhn.fid_reference("reported", shared_data)
+    everything = images.reference_images("auto", shared_data)[0]
     assert (
         selection[1] == "SVHN test, images 5,000-9,999"
         and reported[1] == "SVHN test, images 0-4,999"
@@ -196,20 +194,27 @@ def test_selection_and_reported_images_are_disjoint_test_images(shared_data, mon
     assert not {x.tobytes() for x in selection[0]} & {x.tobytes() for x in reported[0]}
     train = svhn.load_partial(shared_data)[0]
     assert not {x.tobytes() for x in train} & {x.tobytes() for x in selection[0]}
+    assert svhn.fid_reference("auto", shared_data) == "auto"  # the other names: as given
 
 
 def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     train = rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
-    monkeypatch.setattr(
-        svhn, "svhn_file", lambda split, root=None, download_ok=True: tmp_path / f"{split}.mat"
-    )
-    monkeypatch.setattr(svhn, "read_svhn", lambda split, root=None: (train, None))
-    ref = svhn.reference_file("selection", tmp_path)
-    images, description = svhn.read_reference_images(ref, tmp_path)
-    assert ref.kind == "svhn-train" and description.endswith("(5 images)")
-    assert np.array_equal(images, svhn.load_training_images("svhn", tmp_path)["valid"])
-    assert svhn.reference_file("reported", tmp_path).kind == "svhn-test"
+    test = rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8)
+    for module in (images, svhn):
+        monkeypatch.setattr(
+            module, "svhn_file", lambda split, root=None, download_ok=True: tmp_path / split
+        )
+        monkeypatch.setattr(
+            module,
+            "read_svhn",
+            lambda split, root=None: (train if split == "train" else test, None),
+        )
+    selected, description = svhn.fid_reference("selection", tmp_path)
+    assert description == "SVHN train, held-out validation split (5 images)"
+    assert np.array_equal(selected, svhn.load_training_images("svhn", tmp_path)["valid"])
+    reported, description = svhn.fid_reference("reported", tmp_path)
+    assert np.array_equal(reported, test) and description == "SVHN test, 7 images"
 
 
 # ----------------------------------------------------------------------------- augmentation

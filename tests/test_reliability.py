@@ -26,9 +26,8 @@ from problem3 import fid, frechet, images, qualitative, train_gan, train_vae
 from problem3.classifier import Classifier, load_classifier
 from problem3.common import generate_uint8
 from problem3.models import Generator, load_generator
-from utils.cli import UserError
+from utils.cli import UserError, get_device
 from utils.files import WriteError, atomic_write, write_text
-from utils.runtime import get_device
 from utils.training import ResumableRun, directory_lock, load_checkpoint, save_checkpoint
 
 
@@ -279,7 +278,7 @@ def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(
     tmp_path, capsys, classifier_file
 ):
     mu, sigma = np.zeros(4), np.eye(4)
-    path = frechet.write_stats(tmp_path / "s.npz", mu, sigma, "test set", "abc", "def")
+    path = frechet.write_stats(tmp_path / "s.npz", mu, sigma, "test set", "abc")
     assert frechet.read_stats(path, "abc")[2] == "test set"
     with pytest.raises(UserError, match="another classifier"):
         frechet.read_stats(path, "xyz")
@@ -295,15 +294,11 @@ def test_altered_statistics_are_refused_and_a_damaged_cache_is_recomputed(
     model_path = classifier_file(tmp_path / "clf.npz")
     model = load_classifier(model_path)
     with pytest.warns(RuntimeWarning):
-        first = frechet.reference_statistics(
-            model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
-        )
+        first = frechet.reference_statistics(model, "svhn-test-10k", tmp_path, tmp_path / "cache")
     cache = next((tmp_path / "cache").glob("*.npz"))
     cache.write_bytes(cache.read_bytes()[:100])  # truncated
     with pytest.warns(RuntimeWarning):
-        again = frechet.reference_statistics(
-            model, model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
-        )
+        again = frechet.reference_statistics(model, "svhn-test-10k", tmp_path, tmp_path / "cache")
     assert "recomputing" in capsys.readouterr().err and np.array_equal(first[0], again[0])
 
 
@@ -444,12 +439,12 @@ def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys, class
     model_path = classifier_file(tmp_path / "clf.npz")
 
     def read_only(*a, **k):
-        raise WriteError("cannot write x: Read-only file system")
+        raise UserError("cannot write x: Read-only file system")
 
     monkeypatch.setattr(frechet, "write_stats", read_only)
     with pytest.warns(RuntimeWarning):
         mu, _, _ = frechet.reference_statistics(
-            load_classifier(model_path), model_path, "svhn-test-10k", tmp_path, tmp_path / "cache"
+            load_classifier(model_path), "svhn-test-10k", tmp_path, tmp_path / "cache"
         )
     assert mu.shape == (512,) and "not cached" in capsys.readouterr().err
 
@@ -571,7 +566,7 @@ def test_a_results_folder_that_cannot_be_written_is_one_line(tmp_path):
 
 
 def test_a_mistyped_data_directory_is_refused_and_not_created(tmp_path, monkeypatch):
-    from utils.runtime import data_dir
+    from utils.cli import data_dir
 
     with pytest.raises(UserError, match="does not exist"):
         data_dir(tmp_path / "dta")

@@ -114,7 +114,7 @@ def test_settings_are_defaults_then_layers_then_quick_then_explicit_flags():
 
 
 def test_a_results_or_data_directory_under_a_file_is_one_clear_error(tmp_path):
-    from utils.runtime import data_dir, results_dir
+    from utils.cli import data_dir, results_dir
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserError, match="cannot create the results directory .*file/problem1"):
@@ -150,7 +150,7 @@ def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
 def test_comma_lists_check_each_value_and_refuse_repeats():
     import argparse
 
-    from utils.cli import comma_list, seed
+    from utils.flags import comma_list, seed
 
     assert comma_list(seed)("0,1,2") == [0, 1, 2]
     for bad in ("0,1,1", "0,-1", "0,,1"):

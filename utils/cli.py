@@ -1,12 +1,17 @@
-"""The command line: one-line errors, validated argument types, progress bars."""
+"""What every command shares: one-line errors, where its data and results live, its device, and
+progress bars. The value types of the flags are in utils/flags.py."""
 
 from __future__ import annotations
 
-import argparse
-import math
+import os
 import signal
 import sys
+from pathlib import Path
 from typing import Callable, Iterable
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 class UserError(Exception):
@@ -50,105 +55,56 @@ def cli(main: Callable[[list[str] | None], object]) -> Callable[[list[str] | Non
             if not out_of_memory(e):
                 raise
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            print(
-                f"error: out of memory ({reason}): use smaller sizes (--batch-size, --width, "
-                "--k, --n ...)",
-                file=sys.stderr,
-            )
+            sizes = "--batch-size, --width, --k, --n ..."
+            print(f"error: out of memory ({reason}): use smaller sizes ({sizes})", file=sys.stderr)
             raise SystemExit(2) from None
 
     wrapped.__doc__ = main.__doc__
     return wrapped
 
 
-FLOAT32_MAX = 3.4028234663852886e38
+def data_dir(path: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``path`` (--data-dir) > $A3_DATA_DIR > ./data. One clear error for a
+    file, or for a directory named explicitly that does not exist (a mistyped name is never created
+    by a download; ./data, the default download cache, is created when needed)."""
+    named = path or os.environ.get("A3_DATA_DIR")
+    d = Path(named or ROOT / "data").expanduser()
+    flag = "(--data-dir / $A3_DATA_DIR)"
+    if d.exists() and not d.is_dir():
+        raise UserError(f"data directory {d} is a file, not a directory {flag}")
+    if named and not d.exists():
+        raise UserError(f"data directory {d} does not exist {flag}; create it first for downloads")
+    return d
 
 
-def _number(text: str, kind, what: str):
+def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
+    """``<results>/<parts...>``, created; the results root: ``base`` (--results-dir) >
+    $A3_RESULTS_DIR > ./results."""
+    root = Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results").expanduser()
+    d = root.joinpath(*parts)
     try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    # finite in float32 too: the networks compute in it, where 1e39 is already inf
-    if kind is float and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        flag = "(--results-dir / $A3_RESULTS_DIR)"
+        raise UserError(f"cannot create the results directory {d}: {e.strerror} {flag}") from None
+    return d
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts that must be at least 1 (epochs, iterations, batch sizes, K, n)."""
-    value = _number(text, int, "a positive integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def at_least(minimum: float, kind: type = float):
-    """argparse type for a finite number (``kind`` int: a whole number) of at least ``minimum``."""
-    what = "a whole number" if kind is int else "a number"
-
-    def convert(text: str):
-        value = _number(text, kind, what)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {value:g}")
-        return value
-
-    convert.__name__ = f"{what} >= {minimum:g}"
-    return convert
-
-
-def between(minimum: float, maximum: float, kind: type = float):
-    """argparse type for a finite number (``kind`` int: a whole number) in [minimum, maximum]."""
-    what = "a whole number" if kind is int else "a number"
-
-    def convert(text: str):
-        value = _number(text, kind, what)
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(
-                f"must be between {minimum:g} and {maximum:g}, got {value:g}"
-            )
-        return value
-
-    convert.__name__ = f"{what} in [{minimum:g}, {maximum:g}]"
-    return convert
-
-
-def seed(text: str) -> int:
-    """argparse type for a random seed: numpy and torch take 0 to 2^32 - 1."""
-    value = _number(text, int, "an integer seed")
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"a seed must be in 0 .. 2^32 - 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type for a finite number above 0 (learning rates, step sizes)."""
-    value = _number(text, float, "a positive number")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """argparse type for a finite number in [0, 1)."""
-    value = _number(text, float, "a number")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value:g}")
-    return value
-
-
-def comma_list(item):
-    """argparse type for a comma-separated list of distinct values, each checked by the type
-    ``item`` (e.g. seeds 0,1,2)."""
-
-    def convert(text: str) -> list:
-        values = [item(part) for part in text.split(",")]
-        if len(set(values)) != len(values):
-            raise argparse.ArgumentTypeError(f"a value is named twice: {text}")
-        return values
-
-    convert.__name__ = f"comma-separated {getattr(item, '__name__', 'values')}"
-    return convert
+def get_device(name: str | None = None) -> torch.device:
+    """``name`` (--device) if given, else CUDA when present, else CPU; one clear error for a name
+    that cannot be used."""
+    name = name or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name}: this project runs on cpu or cuda only (use cpu)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: no CUDA GPU is available here (use cpu)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices here")
+    return device
 
 
 def progress(iterable: Iterable | None = None, **kw):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from utils.cli import seed
+from utils.flags import seed
 
 # Settings every script has: where data and results live, the device, the seed, the profile.
 COMMON = {"data_dir": None, "results_dir": None, "device": None, "seed": 0, "quick": False}

@@ -1,5 +1,5 @@
-"""Where things are and what runs them: the data and results directories, the device, seeds, library
-versions."""
+"""What runs a script: the C library's memory reuse, the machine's description, seeds, library
+versions. Where its data and results live, and its device: utils/cli.py."""
 
 from __future__ import annotations
 
@@ -9,15 +9,9 @@ import os
 import platform
 import random
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import torch
-
-from utils.cli import UserError
-
-ROOT = Path(__file__).resolve().parents[1]  # the repository
-
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameter numbers (malloc.h)
 
@@ -34,29 +28,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
     return bool(mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 1 << 30))
-
-
-def get_device(name: str | None = None) -> torch.device:
-    """``name`` if given, else CUDA when present, else CPU; one clear error for a name that cannot
-    be used."""
-    if not name:
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise UserError(f"unknown device {name!r} (use cpu or cuda)") from None
-    if device.type not in ("cpu", "cuda"):
-        raise UserError(
-            f"--device {name}: this project runs on cpu or cuda only (use cpu, or leave --device "
-            "out)"
-        )
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(
-            f"--device {name}: no CUDA GPU is available here (use cpu, or leave --device out)"
-        )
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UserError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices here")
-    return device
 
 
 def device_description(device: torch.device) -> str:
@@ -78,41 +49,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve the data directory: explicit path > $A3_DATA_DIR > ./data. One clear error if it is a
-    file, or if a directory named explicitly does not exist (a mistyped name is never created by a
-    download; ./data, the default download cache, is created when needed)."""
-    named = path or os.environ.get("A3_DATA_DIR")
-    d = Path(named or ROOT / "data").expanduser()
-    if d.exists() and not d.is_dir():
-        raise UserError(
-            f"data directory {d} is a file, not a directory (--data-dir / $A3_DATA_DIR)"
-        )
-    if named and not d.exists():
-        raise UserError(
-            f"data directory {d} does not exist (--data-dir / $A3_DATA_DIR; create it first for "
-            "downloads to go there)"
-        )
-    return d
-
-
-def results_dir(*parts: str, base: str | os.PathLike | None = None) -> Path:
-    """``<results>/<parts...>``, created; results root: explicit > $A3_RESULTS_DIR > ./results."""
-    d = (
-        Path(base or os.environ.get("A3_RESULTS_DIR") or ROOT / "results")
-        .expanduser()
-        .joinpath(*parts)
-    )
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(
-            f"cannot create the results directory {d}: {e.strerror} (--results-dir / "
-            "$A3_RESULTS_DIR)"
-        ) from None
-    return d
 
 
 def library_versions() -> dict:
