@@ -129,16 +129,17 @@ def main(argv=None):
                 # one pass of each op (the critic has no batch norm)
                 both = augment(torch.cat([real, fake]), policy)
                 real, fake = both[: len(real)], both[len(real) :]
-                with autocast(device, precision):
-                    scores = critic(both).float()
-                    w = wd_objective(scores[: len(real)], scores[len(real) :])
                 # lazy regularisation: the penalty on every gp_every-th update, gp_every times as
                 # heavy, so its average weight stays lam at a fraction of its double backward
                 penalised = update % gp_every == 0
-                if penalised:
-                    gp = gradient_penalty(critic, real, fake, config["lam"] * gp_every)
-                    gp_logged = gp.item() / gp_every
+                with autocast(device, precision):
+                    scores = critic(both).float()
+                    w = wd_objective(scores[: len(real)], scores[len(real) :])
+                    if penalised:
+                        gp = gradient_penalty(critic, real, fake, config["lam"] * gp_every)
                 loss_c = -(w - gp) if penalised else -w
+                if penalised:
+                    gp_logged = gp.detach() / gp_every  # read at the log, not here (no sync)
                 opt_c.zero_grad(set_to_none=True)
                 loss_c.backward()
                 opt_c.step()
@@ -158,7 +159,7 @@ def main(argv=None):
                 {
                     "critic_loss": run.finite(loss_c, i),
                     "wasserstein": w.item(),
-                    "gradient_penalty": gp_logged,
+                    "gradient_penalty": float(gp_logged),
                     "generator_loss": run.finite(loss_g, i),
                 },
             )
