@@ -208,7 +208,7 @@ def main(argv=None):
     # 5. one model, other draws of its samples: how far the FID moves with the draw alone
     res["draws"] = draw_spread(on_reported, models, seeds[0], n, config, device)
     # 6. what the FID mixes, apart: fidelity, coverage, sharpness, diversity (Question 3.1)
-    res["quality"] = sample_quality(on_reported, samples, train[pick], seeds, config)
+    res["quality"] = sample_quality(on_reported, reported, samples, train[pick], seeds, config)
     # 7. the first seed's samples also where score_fid.py users look for them; the curves
     for name in MODELS:
         write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
@@ -244,11 +244,11 @@ def score_folders(scorer: FidScorer, folders: dict, floor: Path, seeds: list[int
     return res
 
 
-def sample_quality(scorer, samples: dict, floor: np.ndarray, seeds: list[int], config: dict):
+def sample_quality(scorer, ref, samples: dict, floor: np.ndarray, seeds: list[int], config: dict):
     """Precision, recall, sharpness and diversity (problem3/quality.py) of each model's samples per
     seed and of the floor's real training images, against as many of the reported reference's
-    images (a seeded draw); None when the reference is a statistics file (no images)."""
-    ref = fid_reference(config["reference"], config["data_dir"])
+    images (a seeded draw); ``ref``: that reference, as :func:`problem3.data.fid_reference` gave it
+    to the scorer. None when it is a statistics file (no images)."""
     if isinstance(ref, str) and ref not in REFERENCES:
         print("note: the reference is a statistics file: no precision, recall or sharpness")
         return None

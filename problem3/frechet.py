@@ -8,6 +8,7 @@ import copy
 import hashlib
 import os
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -93,16 +94,21 @@ def write_stats(path, mu, sigma, description: str, classifier: str) -> Path:
     classifier (:func:`~problem3.classifier.classifier_id`) and a checksum of all of it; written to
     a temporary file and renamed, so a failed write leaves any previous file as it was."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        # a temporary file of its own: two runs writing one cache never mix their bytes
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as f:
+            tmp = Path(f.name)
             checksum = _checksum(mu, sigma, description, classifier)
             np.savez(f, mu=mu, sigma=sigma, description=description, classifier=classifier,
                      checksum=checksum)  # fmt: skip
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise UserError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
