@@ -28,8 +28,8 @@ from problem1.critics import MLP
 from samplers import density4, distribution3, distribution4
 from utils import config as cfg
 from utils.cli import UserError, cli, get_device, progress, results_dir
+from utils.config import positive_float, positive_int
 from utils.files import write_csv, write_json
-from utils.flags import positive_float, positive_int
 from utils.report import plt, save_figure
 from utils.runtime import seed_everything
 

@@ -23,12 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from problem3.hardware import pick_profile
 from report.values import write_values
 from utils.cli import ROOT, UserError, cli, data_dir, get_device, results_dir
 from utils.files import file_hash, write_json, write_text
 from utils.pipeline import REFERENCE, SEEDS, SWEEP_ITERATIONS, SWEEP_SCALES, Step, steps
-from utils.runtime import device_description
+from utils.runtime import device_description, pick_profile
 
 # The project's code: what every step's outputs are made from, besides its own inputs and data
 CODE = ("problem1", "problem2", "problem3", "utils", "samplers.py", "density_estimation.py")
@@ -166,8 +165,8 @@ def calibrate(recipe: str) -> dict[str, float]:
     from problem2.layers import fast_layers
     from problem2.model import VAE, negative_elbo
     from problem3.common import autocast, fast_layout
-    from problem3.hardware import fast_bf16
     from problem3.models import LATENT, Critic, Generator
+    from utils.runtime import fast_bf16
 
     device = get_device()
     torch.manual_seed(0)

@@ -13,9 +13,9 @@ from timing import best_seconds
 from problem1.critics import gradient_penalty
 from problem3 import classifier, frechet
 from problem3.common import autocast, fast_layout
-from problem3.hardware import fast_bf16
 from problem3.models import Critic, Encoder, Generator, vae_loss
 from utils.cli import get_device
+from utils.runtime import fast_bf16
 
 
 def timed(fn, repeats=1):

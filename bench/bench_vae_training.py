@@ -21,9 +21,8 @@ import torch
 
 from problem2.layers import fast_layers
 from problem2.model import VAE, negative_elbo
-from problem3.hardware import fast_bf16
 from utils.cli import get_device
-from utils.runtime import keep_freed_memory
+from utils.runtime import fast_bf16, keep_freed_memory
 
 
 def trainer(

@@ -1,11 +1,12 @@
 """FID against training arithmetic for Problem 3 runs: each run's monitoring FID (selection images,
-problem3/data.py) at each checkpoint, over the FLOP it took to get there (matrix products and
+problem3/fid_curves.py) at each checkpoint, over the FLOP it took to get there (matrix products and
 convolutions, counted by bench/flops.py on the run's own settings: width, batch size, critic
 steps, gradient-penalty interval). Prints a table and draws the curves.
 
     python bench/problem3_tradeoff.py RUN_DIR [RUN_DIR ...] [--out docs/problem3_tradeoff.png]
 
-RUN_DIR: a training run's folder, <results>/problem3/{vae,gan}/<run>/ (train_log.csv, run.json)."""
+RUN_DIR: a training run's folder, <results>/problem3/{vae,gan}/<run>/ (fid_curve.csv, written by
+problem3/fid_curves.py, or the fid column of a train_log.csv from before it; run.json)."""
 
 import argparse
 import csv
@@ -73,9 +74,10 @@ def curve(run: Path) -> tuple[str, float, list[tuple[int, float]]]:
         gflop = gan_gflop(s["width"], s["batch_size"], s["n_critic"], s.get("gp_every", 1))
     else:
         gflop = vae_gflop(s["width"], s["batch_size"])
-    with open(run / "train_log.csv", newline="") as f:
+    scored = run / "fid_curve.csv" if (run / "fid_curve.csv").exists() else run / "train_log.csv"
+    with open(scored, newline="") as f:  # step: iterations done
         points = [
-            (int(float(r["step"])) + 1, float(r["fid"])) for r in csv.DictReader(f) if r.get("fid")
+            (int(float(r["step"])), float(r["fid"])) for r in csv.DictReader(f) if r.get("fid")
         ]
     return f"{model} {run.name}", gflop, points
 

@@ -17,8 +17,8 @@ import numpy as np
 from problem1.theta_sweep import sweep
 from utils import config as cfg
 from utils.cli import UserError, cli, results_dir
+from utils.config import at_least, positive_float, positive_int
 from utils.files import write_csv, write_json
-from utils.flags import at_least, positive_float, positive_int
 from utils.report import plt, save_figure
 
 # Settings; --quick is a smoke run. Adam, not the text's SGD at 1e-3, which converges very slowly.

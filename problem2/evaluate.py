@@ -23,8 +23,8 @@ from problem2.layers import fast_layers
 from problem2.model import VAE, gaussian_kl
 from utils import config as cfg
 from utils.cli import UserError, cli, get_device, progress, results_dir
+from utils.config import positive_int
 from utils.files import write_csv, write_json, write_text
-from utils.flags import positive_int
 from utils.report import plt, save_figure
 from utils.runtime import keep_freed_memory, library_versions
 from utils.training import load_checkpoint, require_finished

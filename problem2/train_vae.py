@@ -20,8 +20,8 @@ from problem2.layers import fast_layers
 from problem2.model import VAE, negative_elbo
 from utils import config as cfg
 from utils.cli import cli, get_device, results_dir
+from utils.config import at_least, positive_float, positive_int
 from utils.files import fingerprint, write_json
-from utils.flags import at_least, positive_float, positive_int
 from utils.report import plot_curves
 from utils.runtime import keep_freed_memory, library_versions, seed_everything
 from utils.training import ResumableRun, batch_indices

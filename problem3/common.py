@@ -1,5 +1,4 @@
-"""What the Problem 3 scripts share: flags and settings, data preparation, the FID monitor, sample
-grids."""
+"""What the Problem 3 scripts share: flags and settings, data preparation, sample grids."""
 
 from __future__ import annotations
 
@@ -10,34 +9,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from problem3.augment import parse_policy
-from problem3.data import (
-    REFERENCES,
-    fid_reference,
-    load_training_images,
-    resolve_dataset,
-    to_model_input,
-    to_uint8,
-)
-from problem3.frechet import FidScorer
-from problem3.hardware import fast_bf16, pick_profile
+from problem3.data import load_training_images, parse_policy, resolve_dataset, to_model_input
 from problem3.models import LATENT, run_dir
 from utils import config as cfg
 from utils.cli import UserError, get_device, results_dir
+from utils.config import at_least, fraction, positive_float, positive_int
 from utils.files import atomic_write, fingerprint, write_json
-from utils.flags import at_least, fraction, positive_float, positive_int
-from utils.runtime import device_description, keep_freed_memory, library_versions, seed_everything
+from utils.runtime import (
+    device_description,
+    fast_bf16,
+    keep_freed_memory,
+    library_versions,
+    pick_profile,
+    seed_everything,
+)
 
 # Settings of both trainings that no recipe changes.
 TRAINING = {
     "profile": "auto",
     "dataset": "auto",
-    "fid_samples": 1000,
-    "reference": "selection",
-    "model": None,
     "restart": False,
     "run": None,
 }
@@ -49,23 +41,6 @@ def add_dataset_flag(ap: argparse.ArgumentParser) -> None:
         choices=["auto", "svhn", "svhn-partial"],
         help="training images (default auto: the official SVHN train file if present or "
         "downloadable, else svhn_partial.npz)",
-    )
-
-
-def add_fid_flags(ap: argparse.ArgumentParser) -> None:
-    """--reference and --model: the real images FIDs are measured against, and the classifier."""
-    ap.add_argument(
-        "--reference",
-        metavar="{" + ",".join(REFERENCES) + "} or FILE.npz",
-        help="real images FIDs are measured against (problem3/data.py, fid_reference): selection "
-        "(choices and monitoring), reported (the reported FID), auto (score_fid.py's: the SVHN "
-        "test split, else its first 10,000 images), svhn-test, svhn-test-10k, or a statistics "
-        "file written by score_fid.py --save-stats",
-    )
-    ap.add_argument(
-        "--model",
-        help="classifier for FID features (default: ./svhn_classifier.pt, else the data "
-        "directory's)",
     )
 
 
@@ -106,15 +81,8 @@ def training_parser(
     ap.add_argument(
         "--ckpt-every",
         type=positive_int,
-        help=recipe_help("checkpoint, monitoring and FID every N iterations", "ckpt_every"),
+        help=recipe_help("checkpoint (and generator snapshot) every N iterations", "ckpt_every"),
     )
-    ap.add_argument(
-        "--fid-samples",
-        type=at_least(2, int),
-        help="samples (fixed latents) per monitoring FID, at least 2 (default: "
-        f"{TRAINING['fid_samples']})",
-    )
-    add_fid_flags(ap)
     ap.add_argument(
         "--restart",
         action="store_true",
@@ -302,8 +270,8 @@ def prepare(config: dict, device: torch.device, model: str) -> Setup:
 
 def write_run_summary(setup: Setup, model: str, rows: list[dict], step: int) -> dict:
     """After training: <out>/run.json (settings, device, wall time, data, the last log row and the
-    last with an evaluation, versions); returns it."""
-    evaluated = [r for r in rows if "fid" in r]
+    row of the last checkpoint ``step``, with its evaluation, versions); returns it."""
+    evaluated = [r for r in rows if r["step"] == step]
     summary = {
         "model": model,
         "profile": setup.config["profile"],
@@ -334,33 +302,6 @@ def fast_layout(module: torch.nn.Module, device: torch.device) -> torch.nn.Modul
     value."""
     module = module.to(device)
     return module.to(memory_format=torch.channels_last) if device.type == "cpu" else module
-
-
-class FidMonitor:
-    """FID of g(z) for a fixed set of latent codes, against the cached reference statistics
-    (problem3.frechet)."""
-
-    def __init__(self, config: dict, device: torch.device):
-        cache = results_dir(base=config["results_dir"]) / "fid_cache"  # beside this run's results
-        reference = fid_reference(config["reference"], config["data_dir"])
-        self.scorer = FidScorer(config["model"], reference, config["data_dir"], device, cache)
-        self.z = fixed_latents(config["fid_samples"], seed=4321, device=device)
-
-    @torch.no_grad()
-    def __call__(self, g) -> float:
-        return self.scorer.score_images(generate_uint8(g, self.z))
-
-
-@torch.no_grad()
-def generate_uint8(g, z: torch.Tensor, batch_size: int = 500) -> np.ndarray:
-    """uint8 images (N, 32, 32, 3) of g(z) for z (N, 100), in batches, g in eval mode."""
-    was_training = g.training
-    g.eval()
-    batches = [g(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
-    g.train(was_training)
-    if not all(b.isfinite().all() for b in batches):
-        raise UserError("the generator's images are not finite (nan or inf): no FID for them")
-    return np.concatenate([to_uint8(b) for b in batches])
 
 
 def save_grid(images: torch.Tensor, path: Path, nrow: int = 8) -> Path:

@@ -1,4 +1,4 @@
-"""SVHN for Problem 3: training images and the FID reference set.
+"""SVHN for Problem 3: training images, and the augmentations they go through.
 
 Training images (``--dataset``):
 * ``svhn``: train_32x32.mat from the data directory, else downloaded from the official site; read by
@@ -7,8 +7,14 @@ Training images (``--dataset``):
 * ``svhn-partial``: svhn_partial.npz, the first 1,083 train + 181 extra images of the official files
   (no labels), a small real training set; a seeded 64-image validation part is held out.
 * ``auto``: ``svhn`` when the official file is present or can be downloaded, else ``svhn-partial``.
-FID references (``--reference``), never training images: :func:`fid_reference`. The official files
-and the test images: problem3/images.py.
+Augmentations (:func:`augment`): differentiable transformations of images (N, 3, H, W) in [-1, 1]
+for the WGAN-GP critic (Zhao et al. 2020, "DiffAugment", written for this project): the critic sees
+every image, real and generated, through the same random transformations, differentiable in the
+image so the generator's gradient passes through them; on a small training set this keeps the
+critic from memorising the real images. Each image draws its own transformation from the global
+torch generator, so a resumed run replays them. :func:`translation` also shifts the VAE's images.
+The FID references (selection, reported): problem3/scoring.py; the official files and the test
+images: problem3/images.py.
 Images are uint8 (N, 32, 32, 3); :func:`to_model_input` maps them to float (N, 3, 32, 32) in [-1,
 1].
 """
@@ -21,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from problem3.images import TEST_10K, read_npz_images, read_svhn, reference_images, svhn_file
+from problem3.images import read_npz_images, read_svhn, svhn_file
 from utils.cli import ROOT, UserError, data_dir
 from utils.files import atomic_write, download, file_hash
 
@@ -78,35 +85,6 @@ def load_training_images(
     return {"train": x[perm[n_valid:]], "valid": x[perm[:n_valid]], "dataset": dataset}
 
 
-REFERENCES = ("auto", "svhn-test", "svhn-test-10k", "selection", "reported")
-HALF = 5000  # offline: test images [0, HALF) are reported against, [HALF, 10,000) used for choices
-
-
-def fid_reference(reference: str, root=None) -> str | tuple[np.ndarray, str]:
-    """What an FID of Problem 3 is measured against (a ``reference`` of
-    :class:`~problem3.frechet.FidScorer`), never training images. ``selection``, for every choice
-    and for monitoring: the training file's held-out validation split with the official files,
-    offline test images 5,000-9,999; ``reported``, for the reported FID, disjoint from it: the
-    official test split, offline test images 0-4,999; as (images, description). Any other name
-    (problem3/images.py: ``auto``, ``svhn-test``, ``svhn-test-10k``) or a statistics file: as
-    given."""
-    if reference not in ("selection", "reported"):
-        return reference
-    if reference == "selection" and svhn_file("train", root) is not None:
-        valid = load_training_images("svhn", root)["valid"]
-        return valid, f"SVHN train, held-out validation split ({len(valid):,} images)"
-    if reference == "reported" and svhn_file("test", root) is not None:
-        return reference_images("svhn-test", root)
-    path = data_dir(root) / TEST_10K
-    x = read_npz_images(path, ["x"], "the FID reference without test_32x32.mat")
-    start, stop = (HALF, 10_000) if reference == "selection" else (0, HALF)
-    if len(x) < stop:
-        raise UserError(
-            f"{path} holds {len(x):,} images; the reference needs {start:,}-{stop - 1:,}"
-        )
-    return x[start:stop], f"SVHN test, images {start:,}-{stop - 1:,}"
-
-
 def to_model_input(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, 32, 32, 3) -> float32 (N, 3, 32, 32) in [-1, 1]."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
@@ -142,3 +120,65 @@ def fetch_classifier(dest: Path = ROOT / "svhn_classifier.pt", root=None) -> Pat
             "directory "
             "(--data-dir or $A3_DATA_DIR)"
         ) from None
+
+
+# ----------------------------------------------------------------- augmentations
+
+POLICIES = ("translation", "color", "cutout")
+
+
+def translation(x: torch.Tensor, max_shift: int | None = None) -> torch.Tensor:
+    """Shift each image by up to ``max_shift`` pixels in each direction (default: an eighth of its
+    height and of its width), filling with zeros (mid-grey)."""
+    n, _, h, w = x.shape
+    sh, sw = (h // 8, w // 8) if max_shift is None else (max_shift, max_shift)
+    dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
+    dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
+    rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy + sh).expand(n, h, w)
+    cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx + sw).expand(n, h, w)
+    padded = F.pad(x, (sw, sw, sh, sh))
+    batch = torch.arange(n, device=x.device).view(n, 1, 1).expand(n, h, w)
+    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+
+
+def color(x: torch.Tensor) -> torch.Tensor:
+    """Random brightness (+-0.5), saturation (x0..2) and contrast (x0.5..1.5) per image."""
+    n = x.shape[0]
+    x = x + (torch.rand(n, 1, 1, 1, device=x.device) - 0.5)
+    mean = x.mean(1, keepdim=True)
+    x = (x - mean) * (2 * torch.rand(n, 1, 1, 1, device=x.device)) + mean
+    mean = x.mean((1, 2, 3), keepdim=True)
+    return (x - mean) * (torch.rand(n, 1, 1, 1, device=x.device) + 0.5) + mean
+
+
+def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
+    """Zero a square of ratio * size at a random centre of each image."""
+    n, _, h, w = x.shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device)
+    cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device)
+    ys = torch.arange(h, device=x.device).view(1, h, 1)
+    xs = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = ((ys - cy).abs() < ch // 2 + ch % 2) & ((xs - cx).abs() < cw // 2 + cw % 2)
+    return x * (~inside).unsqueeze(1).to(x.dtype)
+
+
+def parse_policy(policy: str) -> list[str]:
+    """'translation,color' -> ['translation', 'color']; '' or 'none' -> []; unknown names raise
+    ValueError."""
+    names = [p.strip() for p in policy.split(",") if p.strip() and p.strip() != "none"]
+    unknown = [p for p in names if p not in POLICIES]
+    if unknown:
+        raise ValueError(
+            f"unknown augmentation {', '.join(unknown)} (known: {', '.join(POLICIES)}, none)"
+        )
+    return names
+
+
+def augment(x: torch.Tensor, policy: list[str]) -> torch.Tensor:
+    """Apply the named transformations in the order of :data:`POLICIES`."""
+    transforms = {"translation": translation, "color": color, "cutout": cutout}
+    for name in POLICIES:
+        if name in policy:
+            x = transforms[name](x)
+    return x

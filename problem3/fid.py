@@ -4,37 +4,35 @@ real-data floor.
 For each training seed and model writes
 <results>/problem3/<model>/seed<S>/fid_samples/samples/0000.png ... (the first seed's also in
 <model>/fid_samples/, the only directory there, as score_fid.py expects) and scores them as
-score_fid.py does, against the reported images (problem3/data.py, fid_reference), against
+score_fid.py does, against the reported images (problem3/scoring.py, fid_reference), against
 score_fid.py's default reference, and against the selection images; FIDs are the mean and spread
 over the seeds. The FID's own noise: the first seed's models scored against the reported images on
 --draws further sets of latent codes, their spread the part of any difference that one draw of
 samples explains. The floor: 1,000 real training images scored the same way; a generator that learns
-from training images cannot be expected to go far below it. Also draws the FID of every training
-checkpoint of every seed as fid_curves.png. Writes <results>/problem3/{fid.json, fid_values.tex,
-fid_curves.png}.
+from training images cannot be expected to go far below it. Writes <results>/problem3/fid.json.
+The FID of every training checkpoint: problem3/fid_curves.py.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from problem3 import quality
-from problem3.common import add_dataset_flag, add_fid_flags, fixed_latents, generate_uint8
-from problem3.data import fid_reference, load_training_images
+from problem3.common import add_dataset_flag, fixed_latents
+from problem3.data import load_training_images
 from problem3.frechet import FidScorer
 from problem3.images import REFERENCES, reference_images
 from problem3.models import MODELS, checkpoint_path, load_generator, run_dir
+from problem3.scoring import add_fid_flags, fid_reference, generate_uint8
 from utils import config as cfg
 from utils.cli import UserError, cli, get_device, results_dir
-from utils.files import read_csv, write_json
-from utils.flags import at_least, comma_list, seed
-from utils.report import plt, save_figure
+from utils.config import at_least, comma_list, seed
+from utils.files import write_json
 from utils.runtime import device_description, library_versions
 
 LABELS = {"vae": "VAE", "gan": "WGAN-GP"}
@@ -84,37 +82,6 @@ def write_pngs(images: np.ndarray, directory: Path) -> Path:
     for i, img in enumerate(images):
         Image.fromarray(img).save(directory / "samples" / f"{i:04d}.png")
     return directory
-
-
-def fid_curves(root: Path, seeds: list[int], floor: float, path: Path) -> Path:
-    """FID of each model at every training checkpoint of every seed (from the train_log.csv files),
-    with the real-data floor."""
-    pyplot = plt()
-    fig, axes = pyplot.subplots(1, len(MODELS), figsize=(8.4, 3.2), squeeze=False, sharey=True)
-    for ax, name in zip(axes[0], MODELS):
-        for k, train_seed in enumerate(seeds):
-            log = run_dir(root, name, train_seed) / "train_log.csv"
-            if not log.exists():
-                print(
-                    f"note: {log} is missing: no FID curve for {LABELS[name]}, seed {train_seed}",
-                    file=sys.stderr,
-                )
-                continue
-            rows = [r for r in read_csv(log) if np.isfinite(r.get("fid", np.nan))]
-            ax.plot(
-                [r["step"] for r in rows],
-                [r["fid"] for r in rows],
-                "-o",
-                ms=3,
-                color=f"C{k}",
-                label=f"seed {train_seed}",
-            )
-        ax.axhline(floor, color="k", ls=":", label="1,000 real training images")
-        ax.set(yscale="log", xlabel="training iteration", title=LABELS[name])
-        ax.legend(loc="upper right")
-    axes[0][0].set_ylabel("FID (1,000 samples, log scale)")
-    save_figure(fig, path)
-    return path
 
 
 def mean_and_spread(values: list[float]) -> dict:
@@ -209,10 +176,9 @@ def main(argv=None):
     res["draws"] = draw_spread(on_reported, models, seeds[0], n, config, device)
     # 6. what the FID mixes, apart: fidelity, coverage, sharpness, diversity (Question 3.1)
     res["quality"] = sample_quality(on_reported, reported, samples, train[pick], seeds, config)
-    # 7. the first seed's samples also where score_fid.py users look for them; the curves
+    # 7. the first seed's samples also where score_fid.py users look for them
     for name in MODELS:
         write_pngs(samples[name, seeds[0]], root / name / "fid_samples")
-    fid_curves(root, seeds, res["selection"]["floor_train"], root / "fid_curves.png")
     write_json(root / "fid.json", res)
 
 
@@ -247,7 +213,7 @@ def score_folders(scorer: FidScorer, folders: dict, floor: Path, seeds: list[int
 def sample_quality(scorer, ref, samples: dict, floor: np.ndarray, seeds: list[int], config: dict):
     """Precision, recall, sharpness and diversity (problem3/quality.py) of each model's samples per
     seed and of the floor's real training images, against as many of the reported reference's
-    images (a seeded draw); ``ref``: that reference, as :func:`problem3.data.fid_reference` gave it
+    images (a seeded draw); ``ref``: that reference, as problem3.scoring.fid_reference gave it
     to the scorer. None when it is a statistics file (no images)."""
     if isinstance(ref, str) and ref not in REFERENCES:
         print("note: the reference is a statistics file: no precision, recall or sharpness")

@@ -20,8 +20,8 @@ from pathlib import Path
 from problem3.models import run_dir
 from utils import config as cfg
 from utils.cli import UserError, cli, results_dir
+from utils.config import comma_list, positive_float, seed
 from utils.files import read_csv, write_csv, write_json
-from utils.flags import comma_list, positive_float, seed
 from utils.report import plt, save_figure
 
 DEFAULTS = {"train_seed": 0, "scales": None}
@@ -60,19 +60,19 @@ def sweep_runs(root, reference: dict, first: Path, scales=None) -> list[dict]:
         ):
             continue
         seen.add(settings["pixel_scale"])
-        log_path = summary.parent / "train_log.csv"
+        log_path, curve_path = summary.parent / "train_log.csv", summary.parent / "fid_curve.csv"
         if not log_path.is_file():
             raise UserError(
                 f"{log_path} is missing: rerun python problem3/train_vae.py for that run"
             )
-        log = read_csv(log_path)
-        runs.append(
-            (
-                settings["pixel_scale"],
-                summary.parent.name,
-                {r["step"]: r for r in log if math.isfinite(r.get("fid", math.nan))},
-            )
-        )
+        if not curve_path.is_file():
+            raise UserError(f"{curve_path} is missing: run python problem3/fid_curves.py first")
+        log = {r["step"]: r for r in read_csv(log_path)}
+        # the held-out measures of the log's row at each checkpoint the curve scored
+        scored = {
+            r["step"]: {**log.get(r["step"], {}), "fid": r["fid"]} for r in read_csv(curve_path)
+        }
+        runs.append((settings["pixel_scale"], summary.parent.name, scored))
     common = set.intersection(*(set(checkpoints) for _, _, checkpoints in runs)) if runs else set()
     if not common:
         return []

@@ -16,8 +16,8 @@ from problem3.common import fixed_latents, save_grid
 from problem3.models import LATENT, MODELS, checkpoint_path, load_generator
 from utils import config as cfg
 from utils.cli import cli, get_device, results_dir
+from utils.config import between, seed
 from utils.files import write_csv, write_json
-from utils.flags import between, seed
 from utils.report import plt, save_figure
 
 ALPHAS = np.round(np.linspace(0, 1, 11), 1)

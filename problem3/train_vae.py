@@ -7,8 +7,8 @@ which the objective is the ELBO. Each training image is shifted by up to --shift
 than the file holds); samples come from a moving average of the decoder's weights (--ema; batch-norm
 statistics re-estimated). Logs per iteration the loss (negative ELBO), KL and reconstruction term
 (nats per image), whatever the weight; at every checkpoint also the validation ELBO, KL and
-reconstruction on held-out real images (fixed noise) and the FID of 1,000 samples g(z) for fixed z
-against the selection images (never the reported ones; problem3/data.py). Writes
+reconstruction on held-out real images (fixed noise) and a snapshot of the sampling generator,
+whose FID problem3/fid_curves.py measures after training. Writes
 <results>/problem3/vae/seed<S>/{vae.pt (resumable), train_log.csv, training_curves.png,
 samples_latest.png, run.json}. Settings: the table below.
 """
@@ -19,9 +19,7 @@ import copy
 
 import torch
 
-from problem3.augment import translation
 from problem3.common import (
-    FidMonitor,
     autocast,
     fast_layout,
     fixed_latents,
@@ -31,6 +29,7 @@ from problem3.common import (
     training_parser,
     write_run_summary,
 )
+from problem3.data import translation
 from problem3.models import LATENT, Encoder, Generator, ema_update, sampling_generator, vae_loss
 from utils.cli import cli
 from utils.report import plot_curves
@@ -50,8 +49,8 @@ DEFAULTS = {
     "pixel_scale": 3.0,   # N(x; g(z), I) on pixel values 0 to 6: the best FID of a sweep
     "shift": 2,           # shift training images by up to 2 pixels: more images than the file has
     "ema": 0.998,         # sample from a moving average of the decoder's weights
-    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (hardware.py)
-    "ckpt_every": 500,    # checkpoint, samples, validation ELBO and FID every N iterations
+    "precision": "bf16",  # bfloat16 autocast where the hardware runs it fast (utils/runtime.py)
+    "ckpt_every": 500,    # checkpoint, samples, validation ELBO and snapshot every N
 }
 PROFILES = {
     "cpu": {},
@@ -104,8 +103,7 @@ def main(argv=None):
     generator = fast_layout(Generator(width=config["width"]), device)
     average = copy.deepcopy(generator) if config["ema"] else None
     opt = torch.optim.Adam([*encoder.parameters(), *generator.parameters()], lr=config["lr"])
-    z_grid, monitor = fixed_latents(device=device), FidMonitor(config, device)
-    settings = setup.resume_settings(fid_reference=monitor.scorer.description)
+    z_grid = fixed_latents(device=device)
     modules = {
         "encoder": encoder,
         "generator": generator,
@@ -119,9 +117,10 @@ def main(argv=None):
         {"adam": opt},
         desc="VAE (SVHN)",
         num_steps=config["iterations"],
-        settings=settings,
+        settings=setup.resume_settings(),
         meta={"model": "vae", "width": config["width"]},
         restart=config["restart"],
+        snapshot=average if average is not None else generator,  # scored by fid_curves.py
     ) as run:
         for i in run.steps():
             # a minibatch: the epoch's seeded permutation, read at step i
@@ -146,7 +145,7 @@ def main(argv=None):
                     "kl_weight": beta,
                 },
             )
-            # samples, held-out ELBO and FID, then the checkpoint
+            # samples and held-out ELBO, then the checkpoint (with the generator's snapshot)
             if run.due(i, config["ckpt_every"]):
                 with run.evaluation():
                     g = sampling_generator(average if average is not None else generator)
@@ -156,8 +155,7 @@ def main(argv=None):
                         if len(setup.valid)
                         else {}
                     )
-                    metrics = {**valid, "fid": monitor(g)}
-                run.checkpoint(metrics)
+                run.checkpoint(valid)
 
     rows = run.history
     plot_curves(
@@ -174,10 +172,9 @@ def main(argv=None):
         ],
     )
     write_run_summary(setup, "vae", rows, run.saved)
-    last = [r for r in rows if "fid" in r][-1]
     print(
         f"final loss {rows[-1]['loss']:.1f}, KL {rows[-1]['kl']:.1f} nats; validation ELBO "
-        f"{last.get('valid_elbo', float('nan')):.1f} nats; FID {last['fid']:.0f}; outputs in {out}"
+        f"{rows[-1].get('valid_elbo', float('nan')):.1f} nats; outputs in {out}"
     )
 
 

@@ -48,11 +48,11 @@ CPUS = {
 
 
 def fake_cpu(monkeypatch, kind: str) -> None:
-    """Make problem3.hardware see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
-    from problem3 import hardware
+    """Make utils.runtime see a CPU of ``kind`` (a key of CPUS) with oneDNN built in."""
+    from utils import runtime
 
-    monkeypatch.setattr(hardware, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
-    monkeypatch.setattr(hardware, "onednn_built", lambda: True)
+    monkeypatch.setattr(runtime, "cpu_flags", lambda cpuinfo=None: set(CPUS[kind]))
+    monkeypatch.setattr(runtime, "onednn_built", lambda: True)
 
 
 @pytest.fixture(autouse=True)

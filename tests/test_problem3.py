@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import score_fid
-from problem3 import classifier, fid, frechet, images, qualitative, train_gan, train_vae
+from problem3 import classifier, fid, fid_curves, frechet, images, qualitative, train_gan, train_vae
 from problem3 import data as svhn
 from problem3.data import load_training_images, read_svhn
 from problem3.models import Critic, Encoder, Generator, load_generator, vae_loss
@@ -326,10 +326,6 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(
         "8",
         "--width",
         "8",
-        "--model",
-        str(model),
-        "--fid-samples",
-        "20",
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # 20 samples < 512 feature dims
@@ -340,6 +336,8 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(
                 + ["--seed", seed, "--n-critic", "2", "--augment", "translation,color,cutout"]
             )
         qualitative.main(["--dims", "2", "--pairs", "1"])
+        curve_flags = ["--n", "20", "--model", str(model), "--data-dir", str(tmp_path)]
+        fid_curves.main([*curve_flags, "--dataset", "svhn"])
         fid.main(
             [
                 "--n",
@@ -369,15 +367,19 @@ def test_problem3_pipeline_end_to_end_on_synthetic_files(
     # flags beat the recipe
     assert gan_run["settings"]["n_critic"] == 2 and gan_run["settings"]["iterations"] == 3
     assert gan_run["settings"]["ema"] == train_gan.DEFAULTS["ema"] and gan_run["profile"] == "cpu"
-    # monitoring never uses the reported images
-    assert gan_run["settings"]["reference"] == "selection"
-    assert gan_run["last_evaluation"]["step"] == 3 and "fid" in gan_run["last_evaluation"]
-    log = [r for r in read_csv(out / "gan" / "seed0" / "train_log.csv") if r["fid"] == r["fid"]]
-    assert [r["step"] for r in log] == [2, 3] and all(
-        r["critic_gap"] == r["critic_gap"] for r in log
-    )
-    vae_log = [r for r in read_csv(out / "vae" / "seed1" / "train_log.csv") if r["fid"] == r["fid"]]
-    assert all(r["valid_elbo"] < 0 and r["valid_kl"] >= 0 for r in vae_log)
+    assert gan_run["last_evaluation"]["step"] == 3 and "critic_gap" in gan_run["last_evaluation"]
+    log = read_csv(out / "gan" / "seed0" / "train_log.csv")
+    gaps = [r["step"] for r in log if r["critic_gap"] == r["critic_gap"]]
+    assert gaps == [2, 3] and "fid" not in log[0]  # training computes no FID
+    vae_log = [r for r in read_csv(out / "vae" / "seed1" / "train_log.csv") if r["valid_elbo"] < 0]
+    assert [r["step"] for r in vae_log] == [2, 3] and all(r["valid_kl"] >= 0 for r in vae_log)
+    # the monitoring curves: every checkpoint of every run, against the selection images only
+    curves = json.loads((out / "fid_curves.json").read_text())
+    assert curves["reference"] == "SVHN train, held-out validation split (6 images)"
+    assert set(curves["runs"]) == {f"{m}/seed{s}" for m in ("vae", "gan") for s in (0, 1)}
+    for run, rows in curves["runs"].items():
+        assert [r["step"] for r in rows] == [2, 3] and all(r["fid"] > 0 for r in rows)
+        assert read_csv(out / run / "fid_curve.csv") == rows
     res = json.loads((out / "fid.json").read_text())
     reported = res["reported"]
     assert reported["reference"] == "SVHN test, 40 images" and reported["floor_train"] > 0
@@ -428,19 +430,16 @@ def _straight_equals_resumed(
     return a
 
 
-def _tiny_training(tmp_path, official, classifier_file) -> list[str]:
+def _tiny_training(tmp_path, official) -> list[str]:
     """Flags of a tiny Problem 3 training on 60 synthetic official-format images, checkpointing
     every 2 iterations, with a random classifier for its monitoring FID."""
     official(_write_svhn(tmp_path, n_train=60))
-    model = classifier_file(tmp_path / "classifier.npz")
-    sizes = ["--ckpt-every", "2", "--batch-size", "8", "--width", "8", "--fid-samples", "4"]
+    sizes = ["--ckpt-every", "2", "--batch-size", "8", "--width", "8"]
     return [
         "--dataset",
         "svhn",
         "--data-dir",
         str(tmp_path),
-        "--model",
-        str(model),
         *sizes,
         "--device",
         "cpu",
@@ -448,8 +447,8 @@ def _tiny_training(tmp_path, official, classifier_file) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys, classifier_file):
-    common = [*_tiny_training(tmp_path, official, classifier_file), "--n-critic", "2"]
+def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsys):
+    common = [*_tiny_training(tmp_path, official), "--n-critic", "2"]
     _straight_equals_resumed(
         train_gan.main, common, tmp_path, "gan", ("generator", "critic", "generator_ema")
     )
@@ -467,27 +466,24 @@ def test_a_resumed_gan_run_equals_an_uninterrupted_one(tmp_path, official, capsy
         ]["lr"]
         == 1e-3
     )
-    # another FID sample count would mix two kinds of number in one log
-    with pytest.raises(SystemExit):
-        train_gan.main(
-            common
-            + [
-                "--iterations",
-                "4",
-                "--fid-samples",
-                "5",
-                "--results-dir",
-                str(tmp_path / "straight"),
-            ]
-        )
-    assert "fid_samples 4 -> 5" in capsys.readouterr().err
+    # the generator's snapshots, one per checkpoint, replay exactly too
+    a, b = (
+        torch.load(tmp_path / d / "problem3" / "gan" / "seed0" / "gan.pt", weights_only=True)
+        for d in ("straight", "resumed")
+    )
+    assert sorted(a["snapshots"]) == sorted(b["snapshots"]) == [2, 4]
+    for step, weights in a["snapshots"].items():
+        assert all(torch.equal(v, b["snapshots"][step][k]) for k, v in weights.items())
+    assert torch.equal(
+        a["snapshots"][4]["fc.0.weight"], a["modules"]["generator_ema"]["fc.0.weight"]
+    )
 
 
 @pytest.mark.slow
 def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrupted_one(
-    tmp_path, official, classifier_file
+    tmp_path, official
 ):
-    common = [*_tiny_training(tmp_path, official, classifier_file), "--profile", "cpu"]
+    common = [*_tiny_training(tmp_path, official), "--profile", "cpu"]
     # the shifts and the weight average replay exactly
     a = _straight_equals_resumed(
         train_vae.main, common, tmp_path, "vae", ("encoder", "generator", "generator_ema")
@@ -506,11 +502,8 @@ def test_a_resumed_vae_run_with_shifts_and_a_weight_average_equals_an_uninterrup
 
 
 @pytest.mark.slow
-def test_the_gpu_recipe_settings_reach_the_gan_run(
-    tmp_path, isolated_results, official, classifier_file
-):
+def test_the_gpu_recipe_settings_reach_the_gan_run(tmp_path, isolated_results, official):
     official(_write_svhn(tmp_path, n_train=60))
-    model = classifier_file(tmp_path / "classifier.npz")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         train_gan.main(
@@ -531,10 +524,6 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(
                 "4",
                 "--n-critic",
                 "1",
-                "--model",
-                str(model),
-                "--fid-samples",
-                "4",
             ]
         )
     run = json.loads((isolated_results / "problem3" / "gan" / "seed0" / "run.json").read_text())
@@ -559,8 +548,6 @@ def test_the_gpu_recipe_settings_reach_the_gan_run(
                 "1",
                 "--results-dir",
                 str(tmp_path / "other"),
-                "--model",
-                str(model),
             ]
         )
 

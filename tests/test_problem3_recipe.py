@@ -10,17 +10,17 @@ import pytest
 import torch
 from conftest import CPUS, fake_cpu
 
-from problem3 import augment as aug
 from problem3 import data as svhn
-from problem3 import hardware, images, train_gan, train_vae
+from problem3 import images, scoring, train_gan, train_vae
 from problem3.common import resolve_training, training_parser
-from problem3.hardware import pick_profile
 from problem3.models import Critic, Generator, ema_update, recalibrate_batchnorm
 from problem3.train_gan import critic_gap
 from problem3.train_vae import validation_elbo
+from utils import runtime
 from utils.cli import UserError, get_device
+from utils.runtime import pick_profile
 
-read_cpu_flags = hardware.cpu_flags  # the real reader, taken before any test fakes it
+read_cpu_flags = runtime.cpu_flags  # the real reader, taken before any test fakes it
 
 
 SCRIPTS = {"vae": train_vae, "gan": train_gan}
@@ -66,7 +66,7 @@ def test_explicit_flags_win_over_quick_and_over_the_profile(monkeypatch, capsys,
     assert config["iterations"] == 7 and config["n_critic"] == 3  # explicit
     assert config["ckpt_every"] == train_gan.PROFILES["quick"]["ckpt_every"]  # quick
     assert config["width"] == recipe("gan", "gpu")["width"]  # profile
-    assert config["profile"] == "gpu" and config["fid_samples"] == 1000  # shared defaults
+    assert config["profile"] == "gpu" and config["restart"] is False  # shared defaults
     plain = _settings("vae", ["--profile", "cpu"])
     # the recipe's bf16 only where it is fast
     precision = {"precision": "bf16" if cpu == "bf16" else "fp32"}
@@ -103,13 +103,13 @@ def test_on_the_small_offline_set_the_vae_keeps_the_cpu_settings_in_every_profil
     ],
 )
 def test_bf16_is_used_only_where_the_cpu_has_bf16_instructions(monkeypatch, capsys, flags, fast):
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
-    assert hardware.fast_bf16(torch.device("cpu")) is fast
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: flags)
+    assert runtime.fast_bf16(torch.device("cpu")) is fast
     config = _settings("gan", ["--profile", "cpu"])
     assert config["precision"] == ("bf16" if fast else "fp32")
     assert ("not fast" in capsys.readouterr().err) is (not fast)
-    monkeypatch.setattr(hardware, "onednn_built", lambda: False)  # a torch built without oneDNN
-    assert hardware.fast_bf16(torch.device("cpu")) is False
+    monkeypatch.setattr(runtime, "onednn_built", lambda: False)  # a torch built without oneDNN
+    assert runtime.fast_bf16(torch.device("cpu")) is False
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -183,8 +183,8 @@ def test_without_the_official_test_file_the_reference_is_the_first_10k_test_imag
 
 def test_selection_and_reported_images_are_disjoint_test_images(shared_data, monkeypatch):
     _offline(monkeypatch)
-    selection = svhn.fid_reference("selection", shared_data)
-    reported = svhn.fid_reference("reported", shared_data)
+    selection = scoring.fid_reference("selection", shared_data)
+    reported = scoring.fid_reference("reported", shared_data)
     everything = images.reference_images("auto", shared_data)[0]
     assert (
         selection[1] == "SVHN test, images 5,000-9,999"
@@ -194,7 +194,7 @@ def test_selection_and_reported_images_are_disjoint_test_images(shared_data, mon
     assert not {x.tobytes() for x in selection[0]} & {x.tobytes() for x in reported[0]}
     train = svhn.load_partial(shared_data)[0]
     assert not {x.tobytes() for x in train} & {x.tobytes() for x in selection[0]}
-    assert svhn.fid_reference("auto", shared_data) == "auto"  # the other names: as given
+    assert scoring.fid_reference("auto", shared_data) == "auto"  # the other names: as given
 
 
 def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_path, monkeypatch):
@@ -210,10 +210,11 @@ def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_pa
             "read_svhn",
             lambda split, root=None: (train if split == "train" else test, None),
         )
-    selected, description = svhn.fid_reference("selection", tmp_path)
+    monkeypatch.setattr(scoring, "svhn_file", images.svhn_file)  # the same stand-in
+    selected, description = scoring.fid_reference("selection", tmp_path)
     assert description == "SVHN train, held-out validation split (5 images)"
     assert np.array_equal(selected, svhn.load_training_images("svhn", tmp_path)["valid"])
-    reported, description = svhn.fid_reference("reported", tmp_path)
+    reported, description = scoring.fid_reference("reported", tmp_path)
     assert np.array_equal(reported, test) and description == "SVHN test, 7 images"
 
 
@@ -223,7 +224,7 @@ def test_with_the_official_files_selection_is_the_held_out_training_split(tmp_pa
 def test_translation_shifts_whole_images_with_zero_fill(max_shift, bound):
     torch.manual_seed(0)
     x = torch.rand(16, 3, 32, 32) * 2 - 1
-    y = aug.translation(x, max_shift)
+    y = svhn.translation(x, max_shift)
     # each output is the input shifted by some (dy, dx) within +-bound, zeros elsewhere
     for i in range(16):
         found = False
@@ -238,19 +239,19 @@ def test_translation_shifts_whole_images_with_zero_fill(max_shift, bound):
 
 def test_augmentations_keep_shapes_pass_gradients_and_reject_unknown_names():
     x = torch.randn(4, 3, 32, 32, requires_grad=True)
-    y = aug.augment(x, aug.parse_policy("translation,color,cutout"))
+    y = svhn.augment(x, svhn.parse_policy("translation,color,cutout"))
     assert y.shape == x.shape
     y.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     # a zero square of side 16, clipped at the border
-    for hole in aug.cutout(torch.ones(8, 3, 32, 32)) == 0:
+    for hole in svhn.cutout(torch.ones(8, 3, 32, 32)) == 0:
         rows, cols = hole[0].any(1).nonzero().ravel(), hole[0].any(0).nonzero().ravel()
         assert 8 <= len(rows) <= 16 and 8 <= len(cols) <= 16
         assert hole[0].sum() == len(rows) * len(cols) and (hole == hole[0]).all()
         assert rows.diff().eq(1).all() and cols.diff().eq(1).all()
-    assert aug.parse_policy("none") == [] and aug.parse_policy("") == []
+    assert svhn.parse_policy("none") == [] and svhn.parse_policy("") == []
     with pytest.raises(ValueError, match="unknown augmentation flip"):
-        aug.parse_policy("translation,flip")
+        svhn.parse_policy("translation,flip")
 
 
 # ----------------------------------------------------------------------------- weight averaging,
@@ -347,9 +348,8 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
         )
         # a mean squared error of 0.01
         rec = 0.5 * 3072 * np.log(2 * np.pi) + 0.5 * scale**2 * 3072 * 0.01
-        (d / "train_log.csv").write_text(
-            f"step,fid,valid_kl,valid_reconstruction\n10,{fid},{scale},{rec}\n"
-        )
+        (d / "train_log.csv").write_text(f"step,valid_kl,valid_reconstruction\n10,{scale},{rec}\n")
+        (d / "fid_curve.csv").write_text(f"step,fid\n10,{fid}\n")
 
     run("seed0", 127.5, 40000.0)
     run("scale-4", 4.0, 30000.0)
@@ -368,7 +368,12 @@ def test_the_pixel_scale_curve_reads_only_sweep_runs_that_differ_in_the_scale(tm
     assert record["chosen"] == 127.5 and best["run"] == "scale-4"
     assert (root / "pixel_scale.png").exists()
     capsys.readouterr()
-    # a run's log deleted, then its run.json truncated: one line each, no traceback
+    # a run's curve, then its log deleted, then its run.json truncated: one line each
+    (root / "vae" / "scale-4" / "fid_curve.csv").unlink()
+    with pytest.raises(SystemExit) as e:
+        pixel_scale.main(["--results-dir", str(tmp_path)])
+    assert "run python problem3/fid_curves.py first" in capsys.readouterr().err
+    (root / "vae" / "scale-4" / "fid_curve.csv").write_text("step,fid\n10,30000.0\n")
     (root / "vae" / "scale-4" / "train_log.csv").unlink()
     (root / "vae" / "seed0" / "run.json").write_text('{"settings": {"pixel')
     for expected in ("run.json is unreadable", "train_log.csv is missing"):
@@ -391,8 +396,9 @@ def test_the_pixel_scale_curve_compares_every_run_at_the_last_checkpoint_they_al
         d.mkdir(parents=True)
         settings = {**base, "pixel_scale": scale, "iterations": iterations, "run": name}
         (d / "run.json").write_text(json.dumps({"settings": settings}))
-        rows = "".join(f"{step},{fid},1.0,{0.5 * 3072 * np.log(2 * np.pi)}\n" for step, fid in fids)
-        (d / "train_log.csv").write_text("step,fid,valid_kl,valid_reconstruction\n" + rows)
+        rows = "".join(f"{step},1.0,{0.5 * 3072 * np.log(2 * np.pi)}\n" for step, _ in fids)
+        (d / "train_log.csv").write_text("step,valid_kl,valid_reconstruction\n" + rows)
+        (d / "fid_curve.csv").write_text("step,fid\n" + "".join(f"{s},{f}\n" for s, f in fids))
 
     # the recipe's run, twice as long
     run("seed0", 3.0, 6, [(2, 50000.0), (4, 30000.0), (6, 20000.0)])

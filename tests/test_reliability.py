@@ -22,10 +22,10 @@ from problem2 import evaluate
 from problem2 import train_vae as p2_train
 from problem2.model import VAE
 from problem3 import data as svhn
-from problem3 import fid, frechet, images, qualitative, train_gan, train_vae
+from problem3 import fid, fid_curves, frechet, images, qualitative, train_gan, train_vae
 from problem3.classifier import Classifier, load_classifier
-from problem3.common import generate_uint8
 from problem3.models import Generator, load_generator
+from problem3.scoring import checkpoint_fids, generate_uint8
 from utils.cli import UserError, get_device
 from utils.files import WriteError, atomic_write, write_text
 from utils.training import ResumableRun, directory_lock, load_checkpoint, save_checkpoint
@@ -340,7 +340,7 @@ def test_a_second_run_on_the_same_directory_is_refused_naming_the_first(tmp_path
         (sweep.main, ["--batch-size", "1e12"], "positive integer"),
         (sweep.main, ["--batch-size", str(10**12)], "out of memory"),
         (density_estimation.main, ["--batch-size", str(10**13)], "out of memory"),
-        (train_gan.main, ["--fid-samples", "1"], "at least 2"),
+        (fid_curves.main, ["--n", "1"], "at least 2"),
         (
             train_gan.main,
             ["--dataset", "svhn-partial", "--device", "cpu", "--width", "1000000"],
@@ -450,7 +450,7 @@ def test_an_unwritable_cache_is_only_a_note(tmp_path, monkeypatch, capsys, class
 
 
 # 14. fid.py and the evaluations on odd inputs.
-def test_fid_inputs_wrong_kind_missing_log_symlink_and_nan_classifier(tmp_path, capsys):
+def test_fid_inputs_wrong_kind_no_snapshots_symlink_and_nan_classifier(tmp_path, capsys):
     gan = _training_checkpoint(
         tmp_path / "vae.pt",
         {"generator": Generator(width=8)},
@@ -460,9 +460,9 @@ def test_fid_inputs_wrong_kind_missing_log_symlink_and_nan_classifier(tmp_path, 
     )
     with pytest.raises(UserError, match="holds a gan training, not a vae one"):
         load_generator(gan, "cpu", "vae")
-    # no train_log.csv: a note, no failure
-    fid.fid_curves(tmp_path, [0], 100.0, tmp_path / "curves.png")
-    assert "no FID curve" in capsys.readouterr().err and (tmp_path / "curves.png").exists()
+    # a checkpoint from before the snapshots: one line, no curve
+    with pytest.raises(UserError, match="keeps no generator snapshots"):
+        checkpoint_fids(gan, scorer=None)
     target = tmp_path / "elsewhere"
     (target / "keep").mkdir(parents=True)
     (tmp_path / "fid_samples").symlink_to(target)
@@ -576,19 +576,18 @@ def test_a_mistyped_data_directory_is_refused_and_not_created(tmp_path, monkeypa
     assert not (tmp_path / "dta").exists() and not (tmp_path / "dat").exists()
 
 
-def test_a_training_s_fid_cache_lives_under_its_results_directory(tmp_path, monkeypatch):
-    from problem3.common import FidMonitor
-
+def test_the_fid_curves_cache_lives_under_its_results_directory(tmp_path, monkeypatch):
     made = []
-    monkeypatch.setattr(
-        "problem3.common.FidScorer", lambda *args: made.append(args) or type("S", (), {})()
-    )
-    config = {
-        "model": None,
-        "reference": "selection",
-        "data_dir": None,
-        "fid_samples": 2,
-        "results_dir": str(tmp_path / "R"),
-    }
-    FidMonitor(config, torch.device("cpu"))
+
+    def scorer(*args):
+        made.append(args)
+        raise UserError("stop here")
+
+    monkeypatch.setattr(fid_curves, "FidScorer", scorer)
+    monkeypatch.setattr(fid_curves, "fid_reference", lambda name, root: name)
+    run = tmp_path / "R" / "problem3" / "gan" / "seed0"
+    run.mkdir(parents=True)
+    (run / "gan.pt").write_bytes(b"")
+    with pytest.raises(SystemExit):
+        fid_curves.main(["--results-dir", str(tmp_path / "R")])
     assert made[0][-1] == tmp_path / "R" / "fid_cache"

@@ -150,7 +150,7 @@ def test_ctrl_c_in_a_script_is_one_line_and_exit_code_130(capsys):
 def test_comma_lists_check_each_value_and_refuse_repeats():
     import argparse
 
-    from utils.flags import comma_list, seed
+    from utils.config import comma_list, seed
 
     assert comma_list(seed)("0,1,2") == [0, 1, 2]
     for bad in ("0,1,1", "0,-1", "0,,1"):

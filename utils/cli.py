@@ -1,5 +1,5 @@
 """What every command shares: one-line errors, where its data and results live, its device, and
-progress bars. The value types of the flags are in utils/flags.py."""
+progress bars. The value types of the flags are in utils/config.py."""
 
 from __future__ import annotations
 

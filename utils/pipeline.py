@@ -106,6 +106,8 @@ def steps(
     checkpoints = [f"problem3/{m}/seed{s}/{m}.pt" for s in seeds for m in P3_MODELS]
     seed_list = ",".join(map(str, seeds))
     qualitative = ("samples", "perturbations", "interpolation")
+    runs = [f"problem3/{m}/seed{s}" for s in seeds for m in P3_MODELS]
+    runs += [f"problem3/vae/scale-{scale:g}" for scale in pixel_scales]
     return [
         Step(
             "Problem 1.3 sweep",
@@ -141,6 +143,16 @@ def steps(
         *[problem3_training(m, s, s == seeds[0]) for s in seeds for m in P3_MODELS],
         *[pixel_scale_run(scale, sweep_iterations) for scale in pixel_scales],
         Step(
+            "Problem 3 FID curves",
+            "problem3/fid_curves.py",
+            "problem3/fid_curves.json",
+            figures=["problem3/fid_curves.png"],
+            other=[f"{run}/fid_curve.csv" for run in runs],
+            inputs=[f"{run}/{run.split('/')[1]}.pt" for run in runs],
+            data=SVHN,
+            args=["--runs", ",".join(run.removeprefix("problem3/") for run in runs)],
+        ),
+        Step(
             "Problem 3 pixel scale",
             "problem3/pixel_scale.py",
             "problem3/pixel_scale.json",
@@ -149,7 +161,7 @@ def steps(
             inputs=[
                 f"problem3/vae/{run}/{name}"
                 for run in [f"seed{seeds[0]}", *(f"scale-{scale:g}" for scale in pixel_scales)]
-                for name in ("vae.pt", "run.json", "train_log.csv")
+                for name in ("vae.pt", "run.json", "train_log.csv", "fid_curve.csv")
             ],
             args=[
                 "--train-seed",
@@ -171,7 +183,7 @@ def steps(
             "Problem 3 FID",
             "problem3/fid.py",
             "problem3/fid.json",
-            figures=["problem3/fid_curves.png"],
+            figures=[],
             inputs=checkpoints,
             data=SVHN,
             args=["--train-seeds", seed_list],

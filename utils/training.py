@@ -229,7 +229,9 @@ class ResumableRun:
     (:func:`check_resume`); a finished one is extended when ``num_steps`` is larger. ``meta`` (e.g.
     the architecture's width) is stored for loaders. Ctrl-C inside the ``with`` block becomes
     :class:`Interrupted`, naming the step and the checkpoint kept. The checkpoint's directory is
-    locked for the run (:func:`directory_lock`)."""
+    locked for the run (:func:`directory_lock`). ``snapshot``: a module whose weights are kept at
+    every checkpoint (``snapshots``, {step: state dict}, stored in the checkpoint), so a measure too
+    slow for the loop, such as an FID, can be taken of every checkpoint after training."""
 
     def __init__(
         self,
@@ -243,6 +245,7 @@ class ResumableRun:
         desc: str,
         meta: dict | None = None,
         restart: bool = False,
+        snapshot: torch.nn.Module | None = None,
     ):
         self.ckpt_path, self.log_path, self.modules, self.optimizers = (
             Path(ckpt_path),
@@ -252,6 +255,7 @@ class ResumableRun:
         )
         self.num_steps, self.settings, self.desc, self.meta = num_steps, settings, desc, meta or {}
         self.start, self.history, self.elapsed_before = 0, [], 0.0
+        self.snapshot, self.snapshots = snapshot, {}
         self._lock = directory_lock(self.ckpt_path.parent)
         self._lock.__enter__()
         try:
@@ -283,6 +287,7 @@ class ResumableRun:
             state["history"],
             state.get("elapsed", 0.0),
         )
+        self.snapshots = state.get("snapshots", {})
         set_rng_state(state["rng"])
         if self.start < self.num_steps:
             print(
@@ -397,6 +402,9 @@ class ResumableRun:
         if metrics:
             self.history[-1].update({k: float(v) for k, v in metrics.items()})
         done = self.step + 1
+        if self.snapshot is not None:  # a copy on the CPU: the module goes on training
+            weights = self.snapshot.state_dict().items()
+            self.snapshots[done] = {k: v.detach().cpu().clone() for k, v in weights}
         save_checkpoint(
             self.ckpt_path,
             {
@@ -410,6 +418,7 @@ class ResumableRun:
                 "elapsed": self.elapsed(),
                 "modules": {k: m.state_dict() for k, m in self.modules.items()},
                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "snapshots": self.snapshots,
             },
         )
         write_csv(self.log_path, self.history)
